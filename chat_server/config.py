@@ -1,0 +1,131 @@
+"""Settings: one frozen object built from the environment; the only reader of ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the service cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    allowed_origins: tuple[str, ...] = ()
+    redis_url: str = ""
+    redis_prefix: str = "nx:"
+    data_dir: Path = Path("var")
+    staff_file: Path = Path("var/staff.json")
+    widget_dir: Path = REPO_DIR / "widget"
+    demo: bool = False
+    log_level: str = "INFO"
+    # Visitor chats
+    chat_ttl_s: int = 1800
+    visitor_gone_ttl_s: int = 120
+    hello_timeout_s: float = 10.0
+    max_frame_bytes: int = 16384
+    max_text_chars: int = 2000
+    visitor_msgs_per_s: float = 1.0
+    visitor_msg_burst: int = 8
+    max_protocol_errors: int = 20
+    default_capacity: int = 2
+    # Staff sessions
+    session_idle_s: int = 1800
+    session_absolute_s: int = 43200
+    login_concurrency: int = 2
+    # Housekeeping
+    sweep_interval_s: float = 5.0
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        """This service's own origin (scheme://host[:port]), for same-origin checks."""
+        return self.public_url.rstrip("/")
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    port = _int(env, "NEXUS_PORT", 8080)
+    host = env.get("NEXUS_HOST", "127.0.0.1")
+    public_url = env.get("NEXUS_PUBLIC_URL", "") or f"http://localhost:{port}"
+    origins = tuple(
+        o.strip().rstrip("/") for o in env.get("NEXUS_ALLOWED_ORIGINS", "").split(",") if o.strip()
+    )
+    data_dir = Path(env.get("NEXUS_DATA_DIR", "var"))
+    settings = Settings(
+        host=host,
+        port=port,
+        public_url=public_url.rstrip("/"),
+        allowed_origins=origins or (public_url.rstrip("/"),),
+        redis_url=env.get("REDIS_URL", ""),
+        redis_prefix=env.get("NEXUS_REDIS_PREFIX", "nx:"),
+        data_dir=data_dir,
+        staff_file=Path(env.get("NEXUS_STAFF_FILE", "") or data_dir / "staff.json"),
+        widget_dir=Path(env.get("NEXUS_WIDGET_DIR", "") or REPO_DIR / "widget"),
+        demo=_bool(env, "NEXUS_DEMO", False),
+        log_level=env.get("NEXUS_LOG_LEVEL", "INFO").upper(),
+        chat_ttl_s=_int(env, "NEXUS_CHAT_TTL_S", 1800),
+        visitor_gone_ttl_s=_int(env, "NEXUS_VISITOR_GONE_TTL_S", 120),
+        hello_timeout_s=_float(env, "NEXUS_HELLO_TIMEOUT_S", 10.0),
+        max_frame_bytes=_int(env, "NEXUS_MAX_FRAME_BYTES", 16384),
+        max_text_chars=_int(env, "NEXUS_MAX_TEXT_CHARS", 2000),
+        visitor_msgs_per_s=_float(env, "NEXUS_VISITOR_MSGS_PER_S", 1.0),
+        visitor_msg_burst=_int(env, "NEXUS_VISITOR_MSG_BURST", 8),
+        default_capacity=_int(env, "NEXUS_DEFAULT_CAPACITY", 2),
+        session_idle_s=_int(env, "NEXUS_SESSION_IDLE_S", 1800),
+        session_absolute_s=_int(env, "NEXUS_SESSION_ABSOLUTE_S", 43200),
+        sweep_interval_s=_float(env, "NEXUS_SWEEP_INTERVAL_S", 5.0),
+    )
+    if settings.max_text_chars * 4 + 256 > settings.max_frame_bytes:
+        raise SettingsError(
+            "NEXUS_MAX_FRAME_BYTES must leave room for a full message: at least "
+            f"{settings.max_text_chars * 4 + 256} bytes for {settings.max_text_chars} characters"
+        )
+    return settings.with_overrides(**overrides) if overrides else settings

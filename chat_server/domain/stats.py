@@ -1,0 +1,656 @@
+"""Anonymous statistics for evaluating the pilot: counters, histograms, service level, export.
+
+Pure arithmetic. The store adds the increments returned by ``increments_for_*`` (HINCRBY) to
+one hash per day; nothing here touches Redis. No visitor text can enter a counter: every label
+is checked against a fixed allow-list (anything else becomes ``"other"``, an empty choice
+``"unspecified"``) and :func:`counter_field` accepts only short lowercase codes.
+
+Counting rule: every chat is counted exactly once, when it ends, in the hash of the day and the
+local hour (Europe/Stockholm) it was *offered* (entered the queue). So on every day
+``chats_offered == chats_answered + chats_abandoned`` holds and a service level never mixes
+chats of two days. Chats still waiting or active belong to the live queue, not to these counters.
+
+Waits and handle times are histograms with fixed bucket bounds, so percentiles need no
+individual rows. The bounds are part of the stored data: changing them needs a migration.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final, Literal
+
+from .models import EndReason
+
+# --- histograms ---------------------------------------------------------------------------
+
+# Upper bounds (inclusive) in seconds; the last bucket is open. 60 and 120 must stay bounds:
+# they are the default service-level targets.
+WAIT_BUCKETS_S: Final[tuple[float, ...]] = (10, 30, 60, 120, 300, 600, 1200, 1800, math.inf)
+HANDLE_BUCKETS_S: Final[tuple[float, ...]] = (60, 300, 600, 1200, 1800, 2700, 3600, math.inf)
+DEFAULT_SERVICE_TARGETS_S: Final[tuple[int, ...]] = (60, 120)
+# A visitor who leaves within this many seconds had no real chance of an answer (a misclick,
+# or a quick exit because someone came into the room); such chats leave the service level out.
+SHORT_ABANDON_S: Final = 10
+
+
+def bucket_label(bound: float) -> str:
+    """The label of the bucket with this upper bound: ``"le_60"``, or ``"inf"`` for the last."""
+    return "inf" if math.isinf(bound) else f"le_{int(bound)}"
+
+
+def bucket_for(value_s: float, bounds: Sequence[float]) -> str:
+    """The label of the first bucket whose bound is ≥ ``value_s`` (60 s exactly is ``le_60``).
+
+    Negative values (clock skew between hosts) count as 0. Raises ``ValueError`` for NaN or a
+    value above the last bound (bounds should end with ``math.inf``).
+    """
+    if math.isnan(value_s):
+        raise ValueError("a duration cannot be NaN")
+    for bound in bounds:
+        if max(0.0, value_s) <= bound:
+            return bucket_label(bound)
+    raise ValueError(f"{value_s} s is above the last bucket bound")
+
+
+def percentile_from_histogram(
+    counts: Mapping[str, int], bounds: Sequence[float], q: float
+) -> float | None:
+    """The upper bound of the bucket holding the ``q``-quantile (0 ≤ q ≤ 1), or None if empty.
+
+    This is an *upper estimate*: the true value lies somewhere in that bucket, at most the
+    returned bound (``math.inf`` for the open last bucket). Raises ``ValueError`` for a ``q``
+    outside [0, 1], negative counts, or labels that are not buckets of ``bounds``.
+    """
+    if not 0 <= q <= 1:
+        raise ValueError("q must be between 0 and 1")
+    labels = [bucket_label(bound) for bound in bounds]
+    unknown = set(counts) - set(labels)
+    if unknown:
+        raise ValueError(f"not buckets of these bounds: {sorted(unknown)}")
+    if any(count < 0 for count in counts.values()):
+        raise ValueError("histogram counts cannot be negative")
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    # The rank of the q-quantile among the sorted values (1-based); rounding first keeps
+    # 0.9 * 10 from becoming 9.000000000000002 and so rank 10.
+    rank = max(1, math.ceil(round(q * total, 9)))
+    seen = 0
+    for bound, label in zip(bounds, labels, strict=True):
+        seen += counts.get(label, 0)
+        if seen >= rank:
+            return float(bound)
+    raise AssertionError("unreachable: the last bucket reaches the total")
+
+
+def median_wait_s(wait_hist: Mapping[str, int]) -> float | None:
+    """The median wait of answered chats, as an upper estimate (see percentile_from_histogram)."""
+    return percentile_from_histogram(wait_hist, WAIT_BUCKETS_S, 0.5)
+
+
+def histogram(counters: Mapping[str, int], metric: str) -> dict[str, int]:
+    """The buckets of one histogram metric (``"wait"``) out of a day's counters, by label."""
+    prefix = metric + ":"
+    return {field[len(prefix) :]: n for field, n in counters.items() if field.startswith(prefix)}
+
+
+# --- counter vocabulary -------------------------------------------------------------------
+
+CHATS_OFFERED: Final = "chats_offered"
+CHATS_ANSWERED: Final = "chats_answered"
+CHATS_ABANDONED: Final = "chats_abandoned"
+CHATS_ABANDONED_SHORT: Final = "chats_abandoned_short"
+OFFERED_BY_HOUR: Final = "offered_by_hour"
+ANSWERED_BY_HOUR: Final = "answered_by_hour"
+ABANDONED_BY_HOUR: Final = "abandoned_by_hour"
+WAIT: Final = "wait"  # wait of answered chats
+ABANDON_WAIT: Final = "abandon_wait"  # how long abandoning visitors waited
+HANDLE: Final = "handle"
+TOPIC: Final = "topic"
+LANGUAGE: Final = "language"
+OUTCOME: Final = "outcome"
+END_REASON: Final = "end_reason"
+CALLBACKS_REQUESTED: Final = "callbacks_requested"
+CALLBACKS_COMPLETED: Final = "callbacks_completed"
+CALLBACKS_FAILED: Final = "callbacks_failed"
+FEEDBACK_RESPONSES: Final = "feedback_responses"
+FEEDBACK: Final = "feedback"  # labels: question, answer
+
+# How many labels each metric takes; counter_field refuses anything else.
+METRIC_LABEL_COUNTS: Final[Mapping[str, int]] = {
+    CHATS_OFFERED: 0,
+    CHATS_ANSWERED: 0,
+    CHATS_ABANDONED: 0,
+    CHATS_ABANDONED_SHORT: 0,
+    OFFERED_BY_HOUR: 1,
+    ANSWERED_BY_HOUR: 1,
+    ABANDONED_BY_HOUR: 1,
+    WAIT: 1,
+    ABANDON_WAIT: 1,
+    HANDLE: 1,
+    TOPIC: 1,
+    LANGUAGE: 1,
+    OUTCOME: 1,
+    END_REASON: 1,
+    CALLBACKS_REQUESTED: 0,
+    CALLBACKS_COMPLETED: 0,
+    CALLBACKS_FAILED: 0,
+    FEEDBACK_RESPONSES: 0,
+    FEEDBACK: 2,
+}
+
+OTHER: Final = "other"
+UNSPECIFIED: Final = "unspecified"
+HELPED: Final = "helped"  # "Fick du den hjälp du behövde?" 1–5
+CONTACT_AGAIN: Final = "contact_again"  # "Skulle du kontakta oss igen?" yes/no/unsure
+HELPED_SCORES: Final = ("1", "2", "3", "4", "5")
+CONTACT_AGAIN_ANSWERS: Final = ("yes", "no", "unsure")
+END_REASONS: Final = tuple(reason.value for reason in EndReason)
+CallbackStatus = Literal["requested", "completed", "failed"]
+_CALLBACK_FIELDS: Final[Mapping[str, str]] = {
+    "requested": CALLBACKS_REQUESTED,
+    "completed": CALLBACKS_COMPLETED,
+    "failed": CALLBACKS_FAILED,
+}
+_LABEL = re.compile(r"[a-z0-9_]{1,40}")
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The allow-lists of topics, languages and outcomes (referrals are ``referral_*``).
+
+    Configuration may pass its own. The widget's topic and language choices and the console's
+    outcome picklist should send exactly these codes; anything else is counted as "other".
+    Raises ``ValueError`` if an entry is not a short lowercase code.
+    """
+
+    topics: tuple[str, ...] = (
+        "close_relationship",
+        "honour",
+        "sex_for_compensation",
+        "worried_about_someone",
+        "professional",
+    )
+    languages: tuple[str, ...] = ("sv", "en", "ar", "fa", "so", "ti", "uk")
+    outcomes: tuple[str, ...] = (
+        "support_talk",
+        "information",
+        "safety_planning",
+        "callback_booked",
+        "emergency_112",
+        "referral_nexus",
+        "referral_stodteamet",
+        "referral_shelter",
+        "referral_police",
+        "referral_healthcare",
+        "referral_social_services",
+        "referral_kvinnofridslinjen",
+    )
+
+    def __post_init__(self) -> None:
+        for code in (*self.topics, *self.languages, *self.outcomes):
+            if not _LABEL.fullmatch(code):
+                raise ValueError("vocabulary entries must be short lowercase codes")
+
+
+DEFAULT_VOCABULARY: Final = Vocabulary()
+
+
+def allowed_label(value: str, allowed: Iterable[str]) -> str:
+    """``value`` if it is in the allow-list (case and surrounding space ignored), else
+    ``"other"``; an empty value is ``"unspecified"``."""
+    code = value.strip().lower()
+    if not code:
+        return UNSPECIFIED
+    return code if code in allowed else OTHER
+
+
+def counter_field(metric: str, *labels: str) -> str:
+    """The hash field of one counter: ``"chats_offered"``, ``"wait:le_60"``,
+    ``"feedback:helped:4"``. Raises ``ValueError`` for an unknown metric, a wrong number of
+    labels, or a label that is not a short lowercase code (the label is not echoed)."""
+    if METRIC_LABEL_COUNTS.get(metric) != len(labels):
+        raise ValueError(f"metric {metric[:40]!r} does not take {len(labels)} label(s)")
+    if not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValueError("counter labels must be short lowercase codes")
+    return ":".join((metric, *labels))
+
+
+def _hour_label(hour: int) -> str:
+    if not 0 <= hour <= 23:
+        raise ValueError("hour must be 0–23")
+    return f"{hour:02d}"
+
+
+def increments_for_chat_ended(
+    *,
+    wait_s: float,
+    handle_s: float | None,
+    answered: bool,
+    topic: str,
+    language: str,
+    outcomes: Iterable[str],
+    hour: int,
+    end_reason: str = "",
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+) -> dict[str, int]:
+    """The counters one ended chat adds to the hash of the day it was offered.
+
+    ``wait_s`` runs from entering the queue to being answered (or, if never answered, to
+    leaving); ``hour`` is the local hour of being offered. Outcomes count once each; an
+    answered chat without outcome counts ``outcome:unspecified``. Raises ``ValueError`` for an
+    unanswered chat with a handle time or outcomes, or an hour outside 0–23.
+    """
+    if isinstance(outcomes, str):
+        raise TypeError("outcomes is a collection of codes, not one string")
+    outcome_labels = {allowed_label(o, vocabulary.outcomes) for o in outcomes if o.strip()}
+    hour_label = _hour_label(hour)
+    increments = {
+        CHATS_OFFERED: 1,
+        counter_field(OFFERED_BY_HOUR, hour_label): 1,
+        counter_field(TOPIC, allowed_label(topic, vocabulary.topics)): 1,
+        counter_field(LANGUAGE, allowed_label(language, vocabulary.languages)): 1,
+    }
+    if answered:
+        increments[CHATS_ANSWERED] = 1
+        increments[counter_field(ANSWERED_BY_HOUR, hour_label)] = 1
+        increments[counter_field(WAIT, bucket_for(wait_s, WAIT_BUCKETS_S))] = 1
+        if handle_s is not None:
+            increments[counter_field(HANDLE, bucket_for(handle_s, HANDLE_BUCKETS_S))] = 1
+        for label in outcome_labels or {UNSPECIFIED}:
+            increments[counter_field(OUTCOME, label)] = 1
+    else:
+        if handle_s is not None or outcome_labels:
+            raise ValueError("an unanswered chat has no handle time and no outcome")
+        increments[CHATS_ABANDONED] = 1
+        increments[counter_field(ABANDONED_BY_HOUR, hour_label)] = 1
+        increments[counter_field(ABANDON_WAIT, bucket_for(wait_s, WAIT_BUCKETS_S))] = 1
+        if wait_s <= SHORT_ABANDON_S:
+            increments[CHATS_ABANDONED_SHORT] = 1
+    if end_reason.strip():
+        increments[counter_field(END_REASON, allowed_label(end_reason, END_REASONS))] = 1
+    return increments
+
+
+def increments_for_abandoned(
+    *,
+    wait_s: float,
+    topic: str,
+    language: str,
+    hour: int,
+    end_reason: str = "",
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+) -> dict[str, int]:
+    """The counters of a chat the visitor left (or that expired) before anyone answered."""
+    return increments_for_chat_ended(
+        wait_s=wait_s,
+        handle_s=None,
+        answered=False,
+        topic=topic,
+        language=language,
+        outcomes=(),
+        hour=hour,
+        end_reason=end_reason,
+        vocabulary=vocabulary,
+    )
+
+
+def increments_for_callback(status: CallbackStatus) -> dict[str, int]:
+    """The counter one callback event adds; raises ``ValueError`` for an unknown status."""
+    if status not in _CALLBACK_FIELDS:
+        raise ValueError("callback status must be requested, completed or failed")
+    return {_CALLBACK_FIELDS[status]: 1}
+
+
+def increments_for_feedback(*, helped: int | None, contact_again: str | None) -> dict[str, int]:
+    """The counters of one feedback form; an unanswered question adds nothing, an answer
+    outside the scale counts as ``"other"`` (the form is visitor input, so never trusted)."""
+    increments = {FEEDBACK_RESPONSES: 1}
+    if helped is not None:
+        valid = isinstance(helped, int) and not isinstance(helped, bool) and 1 <= helped <= 5
+        increments[counter_field(FEEDBACK, HELPED, str(helped) if valid else OTHER)] = 1
+    if contact_again and contact_again.strip():
+        answer = allowed_label(contact_again, CONTACT_AGAIN_ANSWERS)
+        increments[counter_field(FEEDBACK, CONTACT_AGAIN, answer)] = 1
+    return increments
+
+
+def all_fields(vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> list[str]:
+    """Every counter field the increments can produce, in a stable order (CSV columns)."""
+    hours = [_hour_label(h) for h in range(24)]
+    any_label = (OTHER, UNSPECIFIED)
+    labelled: list[tuple[str, Iterable[str]]] = [
+        (WAIT, map(bucket_label, WAIT_BUCKETS_S)),
+        (ABANDON_WAIT, map(bucket_label, WAIT_BUCKETS_S)),
+        (HANDLE, map(bucket_label, HANDLE_BUCKETS_S)),
+        (TOPIC, (*vocabulary.topics, *any_label)),
+        (LANGUAGE, (*vocabulary.languages, *any_label)),
+        (OUTCOME, (*vocabulary.outcomes, *any_label)),
+        (END_REASON, (*END_REASONS, OTHER)),
+        (OFFERED_BY_HOUR, hours),
+        (ANSWERED_BY_HOUR, hours),
+        (ABANDONED_BY_HOUR, hours),
+    ]
+    fields = [CHATS_OFFERED, CHATS_ANSWERED, CHATS_ABANDONED, CHATS_ABANDONED_SHORT]
+    fields += [counter_field(metric, label) for metric, labels in labelled for label in labels]
+    fields += [CALLBACKS_REQUESTED, CALLBACKS_COMPLETED, CALLBACKS_FAILED, FEEDBACK_RESPONSES]
+    fields += [counter_field(FEEDBACK, HELPED, s) for s in (*HELPED_SCORES, OTHER)]
+    fields += [counter_field(FEEDBACK, CONTACT_AGAIN, a) for a in (*CONTACT_AGAIN_ANSWERS, OTHER)]
+    return fields
+
+
+# --- service level ------------------------------------------------------------------------
+
+
+def answered_within_target(
+    wait_hist: Mapping[str, int], target_s: float, bounds: Sequence[float] = WAIT_BUCKETS_S
+) -> int:
+    """How many answered chats waited at most ``target_s``.
+
+    Exact only because the target is a bucket bound; raises ``ValueError`` if it is not.
+    """
+    if target_s not in bounds:
+        raise ValueError(f"service-level target {target_s} s is not a wait bucket bound")
+    return sum(wait_hist.get(bucket_label(b), 0) for b in bounds if b <= target_s)
+
+
+def service_level(answered_within: int, offered: int, abandoned_short: int = 0) -> float | None:
+    """Share of chats answered within the target: ``answered_within / (offered − short)``.
+
+    ``short`` is the chats abandoned within SHORT_ABANDON_S: they leave both sides of the
+    fraction, while later abandons count as not answered in time. None when nothing counts.
+    Raises ``ValueError`` for negative inputs.
+    """
+    if min(answered_within, offered, abandoned_short) < 0:
+        raise ValueError("counters cannot be negative")
+    eligible = offered - abandoned_short
+    if eligible <= 0:
+        return None
+    # A reader between two HINCRBYs may see the numerator a step ahead; never show > 100 %.
+    return min(1.0, answered_within / eligible)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSummary:
+    """Today's headline numbers for the supervisor's live view."""
+
+    offered: int
+    answered: int
+    abandoned: int
+    median_wait_s: float | None
+    service_levels: dict[int, float | None]
+
+
+def live_summary(
+    counters: Mapping[str, int], targets_s: Iterable[int] = DEFAULT_SERVICE_TARGETS_S
+) -> LiveSummary:
+    """Summarise one day's counters; raises ``ValueError`` if a target is not a bucket bound."""
+    waits = histogram(counters, WAIT)
+    offered = counters.get(CHATS_OFFERED, 0)
+    short = counters.get(CHATS_ABANDONED_SHORT, 0)
+    return LiveSummary(
+        offered=offered,
+        answered=counters.get(CHATS_ANSWERED, 0),
+        abandoned=counters.get(CHATS_ABANDONED, 0),
+        median_wait_s=median_wait_s(waits),
+        service_levels={
+            t: service_level(answered_within_target(waits, t), offered, short) for t in targets_s
+        },
+    )
+
+
+# --- date ranges --------------------------------------------------------------------------
+
+MAX_EXPORT_DAYS: Final = 366
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class StatsRangeError(ValueError):
+    """A date range that cannot be exported; ``code`` is stable, ``message`` is for people
+    (Swedish first, English second)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """Whole days from ``start`` to ``end``, both included."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("a date range cannot end before it starts")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def dates(self) -> Iterator[date]:
+        """Every day of the range, in order."""
+        return (self.start + timedelta(days=i) for i in range(self.days))
+
+
+def _parse_day(text: str, name_sv: str, name_en: str) -> date:
+    shown = repr(text[:20])
+    problem = StatsRangeError(
+        "invalid_date",
+        f"Ogiltigt {name_sv} {shown}: skriv ÅÅÅÅ-MM-DD. / "
+        f"Invalid {name_en} {shown}: write YYYY-MM-DD.",
+    )
+    # date.fromisoformat alone would also take "20240501" and "2024-W18-3".
+    if not _ISO_DATE.fullmatch(text):
+        raise problem
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise problem from None
+
+
+def parse_date_range(
+    start: str, end: str, today: date, max_days: int = MAX_EXPORT_DAYS
+) -> DateRange:
+    """The range from two YYYY-MM-DD strings; ``end`` may be today (a partial day) at latest.
+
+    Raises :class:`StatsRangeError` with code ``invalid_date``, ``end_before_start``,
+    ``end_in_future`` or ``range_too_long`` (more than ``max_days`` days).
+    """
+    first = _parse_day(start, "startdatum", "start date")
+    last = _parse_day(end, "slutdatum", "end date")
+    if last < first:
+        raise StatsRangeError(
+            "end_before_start",
+            f"Slutdatum {last} ligger före startdatum {first}. / "
+            f"The end date {last} is before the start date {first}.",
+        )
+    if last > today:
+        raise StatsRangeError(
+            "end_in_future",
+            f"Slutdatum {last} ligger i framtiden (i dag är det {today}). / "
+            f"The end date {last} is in the future (today is {today}).",
+        )
+    span = DateRange(first, last)
+    if span.days > max_days:
+        raise StatsRangeError(
+            "range_too_long",
+            f"Perioden är {span.days} dagar; högst {max_days} dagar åt gången. / "
+            f"The range is {span.days} days; at most {max_days} days at a time.",
+        )
+    return span
+
+
+# --- export: merging, small-cell suppression, CSV -----------------------------------------
+
+MIN_PUBLISHED_COUNT: Final = 5
+COMPLEMENTARY_MARKER: Final = "x"
+
+# Fields whose members add up to a total. Members of a prefix group are every field of the
+# row starting with the prefix. A group only binds a row where the sums really match (handle
+# times, for instance, are optional), but then anyone who knows the rule can use it.
+_PREFIX_GROUPS: Final = (
+    (CHATS_OFFERED, (TOPIC, LANGUAGE, OFFERED_BY_HOUR, END_REASON)),
+    (CHATS_ANSWERED, (WAIT, HANDLE, ANSWERED_BY_HOUR)),
+    (CHATS_ABANDONED, (ABANDON_WAIT, ABANDONED_BY_HOUR)),
+    (FEEDBACK_RESPONSES, (f"{FEEDBACK}:{HELPED}", f"{FEEDBACK}:{CONTACT_AGAIN}")),
+)
+_LISTED_GROUPS: Final = (
+    (CHATS_OFFERED, (CHATS_ANSWERED, CHATS_ABANDONED)),
+    (CALLBACKS_REQUESTED, (CALLBACKS_COMPLETED, CALLBACKS_FAILED)),
+    *(
+        (
+            f"{OFFERED_BY_HOUR}:{h:02d}",
+            (f"{ANSWERED_BY_HOUR}:{h:02d}", f"{ABANDONED_BY_HOUR}:{h:02d}"),
+        )
+        for h in range(24)
+    ),
+)
+
+
+def merge_days(days: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """The field-by-field sum of several days' counters."""
+    merged: dict[str, int] = {}
+    for day in days:
+        for field, count in day.items():
+            merged[field] = merged.get(field, 0) + count
+    return merged
+
+
+def _groups(table: Mapping[str, int]) -> list[tuple[str, list[str]]]:
+    groups = [(total, list(members)) for total, members in _LISTED_GROUPS]
+    for total, prefixes in _PREFIX_GROUPS:
+        for prefix in prefixes:
+            groups.append((total, sorted(f for f in table if f.startswith(prefix + ":"))))
+    return [
+        (total, members)
+        for total, members in groups
+        if table.get(total, 0) > 0 and sum(table.get(m, 0) for m in members) == table[total]
+    ]
+
+
+def _some_cell_pinned(bounds: list[tuple[float, float]], hidden_sum: int) -> bool:
+    """Whether a known sum of hidden cells, each within its (low, high), fixes one of them."""
+    lows = sum(low for low, _ in bounds)
+    finite_highs = sum(high for _, high in bounds if math.isfinite(high))
+    open_count = sum(1 for _, high in bounds if math.isinf(high))
+    for low, high in bounds:
+        if math.isinf(high):
+            others_high = math.inf if open_count > 1 else finite_highs
+        else:
+            others_high = math.inf if open_count else finite_highs - high
+        least = max(low, hidden_sum - others_high)
+        most = min(high, hidden_sum - (lows - low))
+        if least >= most:
+            return True
+    return False
+
+
+def suppress_small_cells(
+    table: Mapping[str, int], min_count: int = MIN_PUBLISHED_COUNT
+) -> dict[str, str]:
+    """One row of counters as export cells, with small counts withheld.
+
+    A count of 1 to ``min_count − 1`` could point at a person in a municipality this size (a
+    rare language on a quiet day), so it becomes ``"<5"``; 0 stays ``"0"`` (it reveals no one).
+
+    Totals could give a withheld cell away (offered 20, answered 17, abandoned "<5"), so cells
+    are also withheld *complementarily* (marked ``"x"``, always ≥ ``min_count``) until, in
+    every group of fields known to add up to a total, no withheld cell can be computed exactly
+    from the total, the published cells and the bounds the markers disclose. The smallest
+    published member goes first; if none is left, the total itself. Limitations: groups are
+    checked one at a time (combining several, as a linear program would, can narrow a withheld
+    cell to a short interval) and rows are independent, so differencing two exports of
+    overlapping ranges can still reveal a small count. No total row is emitted for that reason.
+    """
+    small = f"<{min_count}"
+    primary = {f for f, n in table.items() if 0 < n < min_count}
+    extra: set[str] = set()
+    groups = _groups(table)
+    changed = True
+    while changed:
+        changed = False
+        for total, members in groups:
+            hidden = primary | extra
+            in_view = sorted((table.get(m, 0), m) for m in members if m not in hidden)
+            nonzero_in_view = [m for n, m in in_view if n > 0]
+            hidden_members = [m for m in members if m in hidden]
+            pick: str | None = None
+            if total in hidden:
+                # A withheld total is still given away if all its members are published.
+                if not hidden_members and nonzero_in_view:
+                    pick = nonzero_in_view[0]
+            elif hidden_members:
+                bounds = [_disclosed_bounds(m in primary, min_count) for m in hidden_members]
+                hidden_sum = table[total] - sum(n for n, _ in in_view)
+                if _some_cell_pinned(bounds, hidden_sum):
+                    pick = nonzero_in_view[0] if nonzero_in_view else total
+            if pick is not None:
+                extra.add(pick)
+                changed = True
+    return {
+        field: small if field in primary else COMPLEMENTARY_MARKER if field in extra else str(n)
+        for field, n in table.items()
+    }
+
+
+def _disclosed_bounds(is_small: bool, min_count: int) -> tuple[float, float]:
+    """What a marker tells a reader: "<5" is 1–4, "x" is at least 5 (see suppress_small_cells)."""
+    return (1, min_count - 1) if is_small else (min_count, math.inf)
+
+
+def to_csv_rows(
+    per_day: Mapping[date, Mapping[str, int]],
+    fields: Sequence[str],
+    min_count: int = MIN_PUBLISHED_COUNT,
+) -> list[list[str]]:
+    """A header row (``date`` and ``fields``) and one suppressed row per day, oldest first.
+
+    Suppression looks at the whole day, not just the exported fields, so choosing columns
+    cannot undo it. A field the day lacks is "0". Every cell is a date, a number, "<5" or
+    "x", so no cell can start a spreadsheet formula.
+    """
+    rows = [["date", *fields]]
+    for day in sorted(per_day):
+        cells = suppress_small_cells(per_day[day], min_count)
+        rows.append([day.isoformat(), *(cells.get(field, "0") for field in fields)])
+    return rows
+
+
+def render_csv(rows: Iterable[Sequence[str]]) -> str:
+    """The rows as RFC 4180 CSV text (comma-separated, CRLF line ends)."""
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue()
+
+
+# --- live chart ---------------------------------------------------------------------------
+
+
+def downsample(points: Sequence[tuple[int, int]], max_points: int) -> list[tuple[int, int]]:
+    """At most ``max_points`` of a time-ordered (ts, value) series, keeping first and last.
+
+    The points between are cut into equal slices and each slice keeps its highest value
+    (the earliest, on ties): for queue length the peaks are what staffing is planned for,
+    and averaging would hide them. Raises ``ValueError`` if ``max_points`` < 2.
+    """
+    if max_points < 2:
+        raise ValueError("max_points must be at least 2 (the first and the last point)")
+    if len(points) <= max_points:
+        return list(points)
+    inner = points[1:-1]
+    slices = max_points - 2
+    kept = [points[0]]
+    for i in range(slices):
+        chunk = inner[i * len(inner) // slices : (i + 1) * len(inner) // slices]
+        kept.append(max(chunk, key=lambda point: point[1]))
+    kept.append(points[-1])
+    return kept

@@ -1,0 +1,289 @@
+"""Chats in Redis: creation, the token lookup, events, claiming, ending, the queue.
+
+A chat is a hash ``chat:<id>`` and a stream ``chat:<id>:log``; the visitor's token is kept
+only as a SHA-256 hash (``tok:<hash>`` → chat id), so a Redis dump holds no usable token.
+Every key carries a TTL from the moment it is written, and ending a chat deletes all of them
+in one script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any, Final
+
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
+
+from ..domain.models import ChatEvent, ChatState, QueuedChat, Sender, visitor_alias
+from ..domain.protocol import ErrorCode, ProtocolError
+from ..domain.queue import queue_score
+from .codec import as_str, str_dict
+from .keys import Keys
+from .scripts import Scripts
+
+TOKEN_BYTES: Final = 24  # 192 bits
+CHAT_ID_BYTES: Final = 16
+STREAM_MAX_LEN: Final = 5000
+INDEX_TTL_S: Final = 86400
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewChat:
+    chat_id: str
+    token: str
+    alias: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatInfo:
+    chat_id: str
+    state: ChatState
+    alias: str
+    counsellor: str
+    seq: int
+    topic: str = ""
+    language: str = ""
+    urgent: bool = False
+    enqueued_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EndedChat:
+    """What ending a chat returns, for statistics: no text, no token."""
+
+    chat_id: str
+    state: str
+    counsellor: str
+    enqueued_ms: int
+    answered_ms: int
+    topic: str
+    language: str
+    urgent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSnapshot:
+    waiting: int
+    chats: tuple[QueuedChat, ...]
+    aliases: dict[str, str]
+
+
+def event_from_payload(payload: dict[str, Any]) -> ChatEvent:
+    return ChatEvent(
+        kind=str(payload.get("kind", "")),
+        sender=Sender(payload.get("from", "system")),
+        ts_ms=int(payload.get("ts", 0)),
+        seq=int(payload.get("seq", 0)),
+        text=str(payload.get("text", "")),
+        extra={k: str(v) for k, v in payload.items() if k not in _EVENT_FIELDS},
+    )
+
+
+_EVENT_FIELDS = frozenset({"kind", "from", "ts", "seq", "text"})
+
+
+def _reject(code: str) -> ProtocolError:
+    messages = {
+        ErrorCode.CHAT_NOT_FOUND: "the chat has ended or does not exist",
+        ErrorCode.NOT_YOUR_CHAT: "this chat belongs to another counsellor",
+        ErrorCode.NOT_ALLOWED_NOW: "that is not possible in the chat's present state",
+        ErrorCode.AT_CAPACITY: "you already hold as many chats as your capacity allows",
+        ErrorCode.QUEUE_EMPTY: "nobody is waiting",
+    }
+    return ProtocolError(code, messages.get(code, code))
+
+
+class ChatStore:
+    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts, chat_ttl_s: int) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._scripts = scripts
+        self._chat_ttl_s = chat_ttl_s
+
+    async def create_chat(
+        self, *, now_ms: int, topic: str = "", language: str = "", urgent: bool = False
+    ) -> NewChat:
+        """Open a chat in the queue; one transaction, every key with its TTL."""
+        chat_id = secrets.token_hex(CHAT_ID_BYTES)
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        token_hash = hash_token(token)
+        alias = visitor_alias(chat_id)
+        k, ttl = self._keys, self._chat_ttl_s
+        fields: dict[FieldT, EncodableT] = {
+            "state": ChatState.WAITING.value,
+            "created_ms": now_ms,
+            "enqueued_ms": now_ms,
+            "topic": topic,
+            "language": language,
+            "urgent": int(urgent),
+            "alias": alias,
+            "tok": token_hash,
+            "seq": 0,
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(k.chat(chat_id), mapping=fields)
+            pipe.expire(k.chat(chat_id), ttl)
+            pipe.set(k.token(token_hash), chat_id, ex=ttl)
+            pipe.zadd(k.queue, {chat_id: queue_score(now_ms, urgent)})
+            pipe.expire(k.queue, INDEX_TTL_S)
+            pipe.publish(k.queue_channel, "joined")
+            await pipe.execute()
+        return NewChat(chat_id=chat_id, token=token, alias=alias)
+
+    async def chat_for_token(self, token: str) -> str | None:
+        value = await self._redis.get(self._keys.token(hash_token(token)))
+        return str(value) if value else None
+
+    async def info(self, chat_id: str) -> ChatInfo | None:
+        data = str_dict(await self._redis.hgetall(self._keys.chat(chat_id)))
+        if not data or "state" not in data:
+            return None
+        return ChatInfo(
+            chat_id=chat_id,
+            state=ChatState(data["state"]),
+            alias=data.get("alias", ""),
+            counsellor=data.get("counsellor", ""),
+            seq=int(data.get("seq", 0)),
+            topic=data.get("topic", ""),
+            language=data.get("language", ""),
+            urgent=data.get("urgent") == "1",
+            enqueued_ms=int(data.get("enqueued_ms", 0)),
+        )
+
+    async def post(
+        self,
+        chat_id: str,
+        *,
+        sender: Sender,
+        text: str,
+        now_ms: int,
+        counsellor: str = "",
+        kind: str = "msg",
+    ) -> int:
+        """Append a message; returns its seq or raises ProtocolError (chat gone, not yours)."""
+        k = self._keys
+        seq, status = await self._scripts.post_event(
+            keys=[k.chat(chat_id), k.chat_stream(chat_id)],
+            args=[
+                k.prefix,
+                k.chat_channel(chat_id),
+                sender.value,
+                counsellor,
+                kind,
+                text,
+                now_ms,
+                self._chat_ttl_s,
+                STREAM_MAX_LEN,
+            ],
+        )
+        if status != "ok":
+            raise _reject(str(status))
+        return int(seq)
+
+    async def nudge(self, chat_id: str, payload: dict[str, Any]) -> None:
+        """A transient event (typing, visitor presence): published, never stored."""
+        await self._redis.publish(self._keys.chat_channel(chat_id), json.dumps(payload))
+
+    async def history(self, chat_id: str, after_seq: int = 0) -> list[ChatEvent]:
+        """Every stored event with seq > ``after_seq``, in order."""
+        entries = await self._redis.xrange(self._keys.chat_stream(chat_id), f"0-{after_seq + 1}")
+        events = []
+        for entry_id, raw in entries or []:
+            fields = str_dict(raw)
+            events.append(
+                ChatEvent(
+                    kind=fields.get("kind", "msg"),
+                    sender=Sender(fields.get("from", "system")),
+                    ts_ms=int(fields.get("ts", 0)),
+                    seq=int(as_str(entry_id).split("-", 1)[1]),
+                    text=fields.get("text", ""),
+                )
+            )
+        return events
+
+    async def claim(self, username: str, *, capacity: int, now_ms: int, chat_id: str = "") -> str:
+        """Take ``chat_id`` (or the first waiting chat); returns the chat id or raises."""
+        k = self._keys
+        claimed, status = await self._scripts.claim_chat(
+            keys=[k.queue, k.staff_chats(username)],
+            args=[
+                k.prefix,
+                username,
+                capacity,
+                now_ms,
+                self._chat_ttl_s,
+                chat_id,
+                INDEX_TTL_S,
+                k.queue_channel,
+            ],
+        )
+        if status != "ok":
+            raise _reject(str(status))
+        return str(claimed)
+
+    async def end(
+        self, chat_id: str, *, by: Sender, reason: str, now_ms: int, counsellor: str = ""
+    ) -> EndedChat:
+        """End a chat and delete every key of it; raises ProtocolError if not allowed."""
+        k = self._keys
+        result = await self._scripts.end_chat(
+            keys=[k.chat(chat_id), k.chat_stream(chat_id), k.queue],
+            args=[k.prefix, chat_id, by.value, counsellor, reason, now_ms, k.queue_channel],
+        )
+        if result[0] != "ok":
+            raise _reject(str(result[0]))
+        _, state, holder, enqueued, answered, topic, language, urgent = result
+        return EndedChat(
+            chat_id=chat_id,
+            state=str(state),
+            counsellor=str(holder),
+            enqueued_ms=int(enqueued or 0),
+            answered_ms=int(answered or 0),
+            topic=str(topic),
+            language=str(language),
+            urgent=urgent == "1",
+        )
+
+    async def set_ttl(
+        self, chat_id: str, ttl_s: int, *, active_ttl_s: int | None = None
+    ) -> ChatState | None:
+        """Set the TTL of all of a chat's keys (``active_ttl_s`` if it is active); returns
+        its state, or None if it is gone."""
+        k = self._keys
+        active = ttl_s if active_ttl_s is None else active_ttl_s
+        state = await self._scripts.touch_chat(
+            keys=[k.chat(chat_id), k.chat_stream(chat_id)], args=[k.prefix, ttl_s, active]
+        )
+        return ChatState(state) if state else None
+
+    async def queue_snapshot(self, limit: int = 5000) -> QueueSnapshot:
+        """The waiting chats in serving order (at most ``limit``) and the total waiting."""
+        flat = await self._scripts.queue_snapshot(
+            keys=[self._keys.queue], args=[self._keys.prefix, limit]
+        )
+        total = int(flat[-1])
+        chats, aliases = [], {}
+        for i in range(0, len(flat) - 1, 6):
+            chat_id, enqueued, urgent, topic, language, alias = flat[i : i + 6]
+            chats.append(
+                QueuedChat(
+                    chat_id=chat_id,
+                    enqueued_ms=int(enqueued or 0),
+                    urgent=urgent == "1",
+                    topic=topic,
+                    language=language,
+                )
+            )
+            aliases[chat_id] = alias
+        return QueueSnapshot(waiting=total, chats=tuple(chats), aliases=aliases)
+
+    async def chats_of(self, username: str) -> list[str]:
+        members = await self._redis.smembers(self._keys.staff_chats(username))
+        return sorted(str(m) for m in members)

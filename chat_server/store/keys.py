@@ -1,0 +1,54 @@
+"""Every Redis key and channel name the service uses, in one place.
+
+Visitor keys (``chat:*``, ``tok:*``) always carry a TTL. Shared index keys (the queue, a
+counsellor's chat set) carry a TTL too, renewed on every write, so nothing outlives its use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = "nx:"
+
+    def chat(self, chat_id: str) -> str:
+        return f"{self.prefix}chat:{chat_id}"
+
+    def chat_stream(self, chat_id: str) -> str:
+        return f"{self.prefix}chat:{chat_id}:log"
+
+    def token(self, token_hash: str) -> str:
+        return f"{self.prefix}tok:{token_hash}"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}queue"
+
+    def staff_chats(self, username: str) -> str:
+        return f"{self.prefix}staff:{username}:chats"
+
+    def staff_presence(self, username: str) -> str:
+        return f"{self.prefix}staff:{username}:presence"
+
+    @property
+    def staff_on_duty(self) -> str:
+        return f"{self.prefix}staff:on-duty"
+
+    def session(self, session_hash: str) -> str:
+        return f"{self.prefix}sess:{session_hash}"
+
+    def staff_sessions(self, username: str) -> str:
+        return f"{self.prefix}staff:{username}:sessions"
+
+    # Channels carry nudges; the streams and hashes are the truth.
+    def chat_channel(self, chat_id: str) -> str:
+        return f"{self.prefix}ch:chat:{chat_id}"
+
+    @property
+    def queue_channel(self) -> str:
+        return f"{self.prefix}ch:queue"
+
+    def staff_channel(self, username: str) -> str:
+        return f"{self.prefix}ch:staff:{username}"

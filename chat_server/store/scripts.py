@@ -1,0 +1,24 @@
+"""Loads the Lua scripts once; redis-py reloads them by itself after a NOSCRIPT (Redis restart)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+SCRIPT_NAMES = ("post_event", "claim_chat", "end_chat", "queue_snapshot", "touch_chat")
+
+
+class Scripts:
+    def __init__(self, redis: Redis) -> None:
+        lua = resources.files("chat_server.store") / "lua"
+        loaded = {
+            name: redis.register_script((lua / f"{name}.lua").read_text("utf-8"))
+            for name in SCRIPT_NAMES
+        }
+        self.post_event: AsyncScript = loaded["post_event"]
+        self.claim_chat: AsyncScript = loaded["claim_chat"]
+        self.end_chat: AsyncScript = loaded["end_chat"]
+        self.queue_snapshot: AsyncScript = loaded["queue_snapshot"]
+        self.touch_chat: AsyncScript = loaded["touch_chat"]

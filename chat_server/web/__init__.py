@@ -1,0 +1,1 @@
+"""The thin aiohttp layer: parse, call the domain and the store, answer."""

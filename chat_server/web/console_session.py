@@ -1,0 +1,272 @@
+"""One counsellor console's WebSocket: presence, taking chats, messages, ending chats.
+
+The console never receives a visitor's token, address or user agent: only the chat id (a
+random handle) and the per-chat alias.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import WSMsgType, web
+from redis.exceptions import RedisError
+
+from ..domain import protocol as p
+from ..domain.models import ChatEvent, EndReason, Presence, Sender, StaffAccount
+from ..services import Services
+from ..store.chats import QueueSnapshot
+from ..store.sessions import StaffSession, hash_session_id
+from .feed import ChatFeed
+from .peer import Peer
+
+log = logging.getLogger(__name__)
+
+SESSION_CHECK_S = 20.0
+QUEUE_SHOWN = 50
+
+
+def render_for_console(chat_id: str, event: ChatEvent) -> str | None:
+    if event.kind == "msg":
+        return p.encode(
+            "message",
+            chat_id=chat_id,
+            seq=event.seq,
+            sender=event.sender.value,
+            text=event.text,
+            ts=event.ts_ms,
+        )
+    if event.kind == "joined":
+        return p.encode("chat_state", chat_id=chat_id, state="active", seq=event.seq)
+    if event.kind == "ended":
+        return p.encode("chat_ended", chat_id=chat_id, by=event.sender.value, reason=event.text)
+    if event.kind == "typing" and event.sender is Sender.VISITOR:
+        return p.encode("typing", chat_id=chat_id, active=event.extra.get("active") == "True")
+    if event.kind == "visitor_presence":
+        return p.encode(
+            "visitor_presence", chat_id=chat_id, online=event.extra.get("online") == "True"
+        )
+    return None
+
+
+class ConsoleSession:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        services: Services,
+        account: StaffAccount,
+        session: StaffSession,
+    ) -> None:
+        self.ws = ws
+        self.services = services
+        self.account = account
+        self.session = session
+        self.peer = Peer(ws)
+        self.feeds: dict[str, ChatFeed] = {}
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def username(self) -> str:
+        return self.account.username
+
+    # --- pushed from elsewhere -----------------------------------------------------------
+
+    def show_queue(self, snapshot: QueueSnapshot) -> None:
+        now = self.services.clock_ms()
+        shown = [
+            {
+                "chat_id": c.chat_id,
+                "alias": snapshot.aliases.get(c.chat_id, ""),
+                "waited_s": max(0, (now - c.enqueued_ms) // 1000),
+                "urgent": c.urgent,
+                "topic": c.topic,
+                "language": c.language,
+            }
+            for c in snapshot.chats[:QUEUE_SHOWN]
+        ]
+        self.peer.send(p.encode("queue", waiting=snapshot.waiting, chats=shown))
+
+    def show_service(self, ok: bool) -> None:
+        self.peer.send(p.encode("service", status="ok" if ok else "unavailable"))
+
+    def _on_staff_nudge(self, _channel: str, data: str) -> None:
+        if data in ("logout", f"logout:{hash_session_id(self.session.session_id)}"):
+            self.peer.close_soon(p.CloseCode.UNAUTHORIZED, "signed out")
+
+    # --- the connection ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        s = self.services
+        s.consoles.add(self)
+        staff_channel = s.keys.staff_channel(self.username)
+        await s.hub.subscribe(staff_channel, self._on_staff_nudge)
+        try:
+            await self._hello()
+            self._ticker = asyncio.create_task(self._tick(), name="console-tick")
+            await self._read_loop()
+        finally:
+            if self._ticker:
+                self._ticker.cancel()
+            s.consoles.discard(self)
+            await s.hub.unsubscribe(staff_channel, self._on_staff_nudge)
+            for feed in self.feeds.values():
+                await feed.stop()
+            if not any(c.username == self.username for c in s.consoles):
+                with contextlib.suppress(RedisError):
+                    await s.presence.set(self.username, Presence.OFFLINE, s.clock_ms())
+            if not self.peer.close_after:
+                self.peer.close_soon(p.CloseCode.NORMAL, "bye")
+            try:
+                await asyncio.wait_for(self.peer.drain(), timeout=2)
+            except TimeoutError:
+                await self.peer.aclose()
+
+    async def _hello(self) -> None:
+        s = self.services
+        presence = await s.presence.get(self.username)
+        if presence is Presence.OFFLINE:
+            presence = Presence.AVAILABLE
+        await s.presence.set(self.username, presence, s.clock_ms())
+        chats = []
+        for chat_id in await s.chats.chats_of(self.username):
+            info = await s.chats.info(chat_id)
+            if info and info.counsellor == self.username:
+                chats.append(info)
+        self.peer.send(
+            p.encode(
+                "hello",
+                user=self.username,
+                name=self.account.shown_name,
+                role=self.account.role.value,
+                capacity=self.account.capacity,
+                presence=presence.value,
+                csrf=self.session.csrf_token,
+                chats=[
+                    {
+                        "chat_id": c.chat_id,
+                        "alias": c.alias,
+                        "topic": c.topic,
+                        "language": c.language,
+                        "urgent": c.urgent,
+                    }
+                    for c in chats
+                ],
+            )
+        )
+        for info in chats:
+            await self._follow(info.chat_id)
+        if s.queue_watch and s.queue_watch.latest:
+            self.show_queue(s.queue_watch.latest)
+        elif s.queue_watch:
+            s.queue_watch.poke()
+
+    async def _follow(self, chat_id: str) -> None:
+        s = self.services
+        feed = ChatFeed(
+            chat_id,
+            s.keys.chat_channel(chat_id),
+            peer=self.peer,
+            store=s.chats,
+            hub=s.hub,
+            render=render_for_console,
+            on_end=lambda: self._forget_soon(chat_id),
+        )
+        self.feeds[chat_id] = feed
+        await feed.start(replay=True)
+
+    def _forget_soon(self, chat_id: str) -> None:
+        feed = self.feeds.pop(chat_id, None)
+        if feed:
+            asyncio.get_running_loop().create_task(feed.stop())
+
+    async def _tick(self) -> None:
+        """Keep presence alive and notice a session that expired or was revoked."""
+        s = self.services
+        while True:
+            await asyncio.sleep(SESSION_CHECK_S)
+            try:
+                live = await s.sessions.get(self.session.session_id, s.clock_ms())
+                if live is None:
+                    self.peer.close_soon(p.CloseCode.UNAUTHORIZED, "session expired")
+                    return
+                await s.presence.renew(self.username)
+            except RedisError:
+                continue
+
+    async def _read_loop(self) -> None:
+        async for msg in self.ws:
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                break
+            try:
+                await self._handle(msg.data)
+            except p.ProtocolError as error:
+                self.peer.send(p.error_frame(error))
+            except RedisError:
+                self.peer.send(
+                    p.error_frame(
+                        p.ProtocolError(
+                            p.ErrorCode.UNAVAILABLE, "the service is temporarily unavailable"
+                        )
+                    )
+                )
+            if self.peer.close_after:
+                break
+
+    async def _handle(self, data: str | bytes) -> None:
+        s = self.services
+        message = p.parse_counsellor_message(data, max_text_chars=s.settings.max_text_chars)
+        now = s.clock_ms()
+        if isinstance(message, p.SetPresence):
+            try:
+                presence = Presence(message.presence)
+            except ValueError:
+                raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, "unknown presence") from None
+            await s.presence.set(self.username, presence, now)
+            self.peer.send(p.encode("presence", presence=presence.value))
+        elif isinstance(message, p.TakeChat):
+            if await s.presence.get(self.username) is not Presence.AVAILABLE:
+                raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "set yourself available first")
+            chat_id = await s.chats.claim(
+                self.username, capacity=self.account.capacity, now_ms=now, chat_id=message.chat_id
+            )
+            info = await s.chats.info(chat_id)
+            self.peer.send(
+                p.encode(
+                    "chat_opened",
+                    chat_id=chat_id,
+                    alias=info.alias if info else "",
+                    topic=info.topic if info else "",
+                    language=info.language if info else "",
+                    urgent=info.urgent if info else False,
+                )
+            )
+            await self._follow(chat_id)
+        elif isinstance(message, p.SendText):
+            seq = await s.chats.post(
+                message.chat_id,
+                sender=Sender.COUNSELLOR,
+                text=message.text,
+                now_ms=now,
+                counsellor=self.username,
+            )
+            self.peer.send(
+                p.encode("ack", chat_id=message.chat_id, client_id=message.client_id, seq=seq)
+            )
+        elif isinstance(message, p.Typing):
+            self._require_own(message.chat_id)
+            await s.chats.nudge(
+                message.chat_id, {"kind": "typing", "from": "counsellor", "active": message.active}
+            )
+        elif isinstance(message, p.EndChat):
+            await s.chats.end(
+                message.chat_id,
+                by=Sender.COUNSELLOR,
+                reason=EndReason.COUNSELLOR_ENDED.value,
+                now_ms=now,
+                counsellor=self.username,
+            )
+
+    def _require_own(self, chat_id: str) -> None:
+        if chat_id not in self.feeds:
+            raise p.ProtocolError(p.ErrorCode.NOT_YOUR_CHAT, "this chat is not yours")

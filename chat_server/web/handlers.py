@@ -1,0 +1,51 @@
+"""HTTP and WebSocket entry points: each parses, calls a session or the store, answers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from .appkeys import SERVICES
+from .auth_routes import current_staff
+from .console_session import ConsoleSession
+from .security import origin_allowed
+from .visitor_session import VisitorSession
+
+HEARTBEAT_S = 20.0
+
+
+async def visitor_socket(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    if not origin_allowed(request, services.settings.allowed_origins):
+        raise web.HTTPForbidden(text="origin not allowed")
+    ws = web.WebSocketResponse(
+        max_msg_size=services.settings.max_frame_bytes, heartbeat=HEARTBEAT_S
+    )
+    await ws.prepare(request)
+    await VisitorSession(ws, services).run()
+    return ws
+
+
+async def console_socket(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    if not origin_allowed(request, (services.settings.origin,)):
+        raise web.HTTPForbidden(text="origin not allowed")
+    staff = await current_staff(request)
+    if staff is None:
+        raise web.HTTPUnauthorized(text="sign in first")
+    ws = web.WebSocketResponse(
+        max_msg_size=services.settings.max_frame_bytes, heartbeat=HEARTBEAT_S
+    )
+    await ws.prepare(request)
+    await ConsoleSession(ws, services, *staff).run()
+    return ws
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        redis_ok = bool(await services.redis.ping()) and services.redis_ok
+    except (RedisError, OSError):
+        redis_ok = False
+    body = {"status": "ok" if redis_ok else "unavailable", "redis": redis_ok}
+    return web.json_response(body, status=200 if redis_ok else 503)

@@ -1,0 +1,53 @@
+"""Static pages: the console, the demo host page, the widget files."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from aiohttp import web
+
+from .appkeys import SERVICES
+from .auth_routes import current_staff
+
+CONSOLE_DIR = Path(str(resources.files("chat_server") / "console"))
+STATIC_DIR = Path(str(resources.files("chat_server") / "static"))
+WIDGET_CACHE = "public, max-age=300"
+
+
+def _file(path: Path) -> web.FileResponse:
+    return web.FileResponse(path, headers={"Cache-Control": "no-store"})
+
+
+async def demo_page(request: web.Request) -> web.StreamResponse:
+    if not request.app[SERVICES].settings.demo:
+        raise web.HTTPNotFound()
+    return _file(STATIC_DIR / "demo.html")
+
+
+async def console_page(request: web.Request) -> web.StreamResponse:
+    if await current_staff(request) is None:
+        raise web.HTTPSeeOther("/console/login")
+    return _file(CONSOLE_DIR / "console.html")
+
+
+async def login_page(_request: web.Request) -> web.StreamResponse:
+    return _file(CONSOLE_DIR / "login.html")
+
+
+async def widget_asset(request: web.Request) -> web.StreamResponse:
+    """Widget files, embeddable from the allowed origins (CORS for its JSON data)."""
+    settings = request.app[SERVICES].settings
+    root = settings.widget_dir.resolve()
+    target = (root / request.match_info["path"]).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise web.HTTPNotFound()
+    response = web.FileResponse(
+        target,
+        headers={"Cache-Control": WIDGET_CACHE, "Cross-Origin-Resource-Policy": "cross-origin"},
+    )
+    origin = request.headers.get("Origin", "").rstrip("/")
+    if origin in settings.allowed_origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response

@@ -1,0 +1,238 @@
+"""One visitor's WebSocket: the hello (start or resume), then messages until the chat ends.
+
+The token travels only in the first frame, never in a URL; nothing about the visitor is
+logged. Every bad frame gets an ``error`` frame and the connection stays usable, up to
+``max_protocol_errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import WSMsgType, web
+from redis.exceptions import RedisError
+
+from ..domain import protocol as p
+from ..domain.models import ChatEvent, ChatState, EndReason, Sender
+from ..domain.ratelimit import Bucket, take
+from ..services import Services
+from .feed import ChatFeed
+from .peer import Peer
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = p.ProtocolError(p.ErrorCode.UNAVAILABLE, "the service is temporarily unavailable")
+
+
+def render_for_visitor(_chat_id: str, event: ChatEvent) -> str | None:
+    if event.kind == "msg":
+        return p.encode(
+            "message", seq=event.seq, sender=event.sender.value, text=event.text, ts=event.ts_ms
+        )
+    if event.kind == "joined":
+        return p.encode("state", state=ChatState.ACTIVE.value, seq=event.seq, ts=event.ts_ms)
+    if event.kind == "ended":
+        return p.encode("ended", seq=event.seq, by=event.sender.value, reason=event.text)
+    if event.kind == "typing" and event.sender is Sender.COUNSELLOR:
+        return p.encode("typing", active=event.extra.get("active") == "True")
+    return None
+
+
+class VisitorSession:
+    def __init__(self, ws: web.WebSocketResponse, services: Services) -> None:
+        self.ws = ws
+        self.services = services
+        self.peer = Peer(ws)
+        self.chat_id = ""
+        self.feed: ChatFeed | None = None
+        settings = services.settings
+        now = services.clock_ms()
+        self._messages = Bucket.full(now, settings.visitor_msgs_per_s, settings.visitor_msg_burst)
+        self._typing = Bucket.full(now, 2.0, 4)
+        self._errors = 0
+        self._last_position: tuple[int, int] | None = None
+
+    # --- pushed from elsewhere -----------------------------------------------------------
+
+    def show_position(self, position: int, waiting: int) -> None:
+        if (position, waiting) != self._last_position:
+            self._last_position = (position, waiting)
+            self.peer.send(p.encode("queue", position=position, waiting=waiting))
+
+    def show_service(self, ok: bool) -> None:
+        self.peer.send(p.encode("service", status="ok" if ok else "unavailable"))
+
+    def _ended(self) -> None:
+        self.peer.close_soon(p.CloseCode.NORMAL, "chat ended")
+
+    def replaced(self) -> None:
+        self.peer.close_soon(p.CloseCode.REPLACED, "opened elsewhere")
+
+    # --- the connection ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            if await self._hello():
+                await self._read_loop()
+        finally:
+            await self._leave()
+
+    async def _hello(self) -> bool:
+        try:
+            msg = await self.ws.receive(timeout=self.services.settings.hello_timeout_s)
+        except TimeoutError:
+            self.peer.close_soon(p.CloseCode.HELLO_TIMEOUT, "no hello")
+            return False
+        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            return False
+        try:
+            hello = p.parse_visitor_message(
+                msg.data, max_text_chars=self.services.settings.max_text_chars
+            )
+            if isinstance(hello, p.StartChat):
+                return await self._start(hello)
+            if isinstance(hello, p.ResumeChat):
+                return await self._resume(hello)
+            raise p.ProtocolError(
+                p.ErrorCode.NOT_ALLOWED_NOW, "the first frame must be start or resume"
+            )
+        except p.ProtocolError as error:
+            self.peer.send(p.error_frame(error))
+        except RedisError:
+            self.peer.send(p.error_frame(UNAVAILABLE))
+            self.peer.close_soon(p.CloseCode.SERVICE_UNAVAILABLE, "unavailable")
+            return False
+        self.peer.close_soon(p.CloseCode.HANDSHAKE_EXPECTED, "start or resume expected")
+        return False
+
+    async def _start(self, hello: p.StartChat) -> bool:
+        new = await self.services.chats.create_chat(
+            now_ms=self.services.clock_ms(),
+            topic=hello.topic,
+            language=hello.language,
+            urgent=hello.urgent,
+        )
+        self.peer.send(
+            p.encode(
+                "welcome",
+                token=new.token,
+                state=ChatState.WAITING.value,
+                alias=new.alias,
+                resumed=False,
+            )
+        )
+        await self._attach(new.chat_id, last_seq=0, replay=False)
+        return True
+
+    async def _resume(self, hello: p.ResumeChat) -> bool:
+        chats = self.services.chats
+        chat_id = await chats.chat_for_token(hello.token)
+        state = await chats.set_ttl(chat_id, self.services.settings.chat_ttl_s) if chat_id else None
+        if chat_id is None or state is None:
+            self.peer.send(
+                p.error_frame(
+                    p.ProtocolError(p.ErrorCode.CHAT_NOT_FOUND, "this chat has ended or expired")
+                )
+            )
+            self.peer.close_soon(p.CloseCode.UNKNOWN_TOKEN, "unknown or expired token")
+            return False
+        self.peer.send(p.encode("welcome", state=state.value, resumed=True))
+        await self._attach(chat_id, last_seq=hello.last_seq, replay=True)
+        await chats.nudge(chat_id, {"kind": "visitor_presence", "from": "system", "online": True})
+        return True
+
+    async def _attach(self, chat_id: str, *, last_seq: int, replay: bool) -> None:
+        self.chat_id = chat_id
+        previous = self.services.visitors.get(chat_id)
+        if previous is not None:
+            previous.replaced()
+        self.services.visitors[chat_id] = self
+        s = self.services
+        self.feed = ChatFeed(
+            chat_id,
+            s.keys.chat_channel(chat_id),
+            peer=self.peer,
+            store=s.chats,
+            hub=s.hub,
+            render=render_for_visitor,
+            last_seq=last_seq,
+            on_end=self._ended,
+        )
+        await self.feed.start(replay=replay)
+        if s.queue_watch:
+            s.queue_watch.poke()
+
+    async def _read_loop(self) -> None:
+        async for msg in self.ws:
+            if self.feed and self.feed.ended:
+                break
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                break
+            try:
+                await self._handle(msg.data)
+            except p.ProtocolError as error:
+                self._errors += 1
+                self.peer.send(p.error_frame(error))
+                if self._errors > self.services.settings.max_protocol_errors:
+                    self.peer.close_soon(p.CloseCode.TOO_MANY_ERRORS, "too many errors")
+                    break
+            except RedisError:
+                self.peer.send(p.error_frame(UNAVAILABLE))
+            if self.peer.close_after:
+                break
+
+    async def _handle(self, data: str | bytes) -> None:
+        s = self.services
+        message = p.parse_visitor_message(data, max_text_chars=s.settings.max_text_chars)
+        now = s.clock_ms()
+        if isinstance(message, p.SendText):
+            allowed, self._messages = take(self._messages, now)
+            if not allowed:
+                raise p.ProtocolError(p.ErrorCode.RATE_LIMITED, "slow down: message not sent")
+            seq = await s.chats.post(
+                self.chat_id, sender=Sender.VISITOR, text=message.text, now_ms=now
+            )
+            self.peer.send(p.encode("ack", client_id=message.client_id, seq=seq))
+        elif isinstance(message, p.Typing):
+            allowed, self._typing = take(self._typing, now)
+            if allowed:
+                await s.chats.nudge(
+                    self.chat_id, {"kind": "typing", "from": "visitor", "active": message.active}
+                )
+        elif isinstance(message, p.EndChat):
+            reason = EndReason.QUICK_EXIT if message.quick else EndReason.VISITOR_ENDED
+            await s.chats.end(self.chat_id, by=Sender.VISITOR, reason=reason.value, now_ms=now)
+            # The 'ended' nudge comes back through the feed and closes the connection.
+        else:
+            raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "the chat has already started")
+
+    async def _leave(self) -> None:
+        s = self.services
+        if self.feed:
+            await self.feed.stop()
+        if self.chat_id and s.visitors.get(self.chat_id) is self:
+            del s.visitors[self.chat_id]
+            if not (self.feed and self.feed.ended):
+                await self._mark_gone()
+        if not self.peer.close_after:
+            self.peer.close_soon(p.CloseCode.NORMAL, "bye")
+        try:
+            await asyncio.wait_for(self.peer.drain(), timeout=2)
+        except TimeoutError:
+            await self.peer.aclose()
+
+    async def _mark_gone(self) -> None:
+        """The visitor's connection is gone: a waiting chat lapses soon unless they resume;
+        an active one keeps its usual TTL and the counsellor is told."""
+        s = self.services
+        try:
+            state = await s.chats.set_ttl(
+                self.chat_id, s.settings.visitor_gone_ttl_s, active_ttl_s=s.settings.chat_ttl_s
+            )
+            if state is not None:
+                await s.chats.nudge(
+                    self.chat_id, {"kind": "visitor_presence", "from": "system", "online": False}
+                )
+        except RedisError:
+            pass
