@@ -12,7 +12,13 @@ import pytest_asyncio
 import redis
 
 from chat_server.store.embedded import EmbeddedRedis
-from tests.support.servers import RunningServer, free_port, running_server, test_settings, write_staff
+from tests.support.servers import (
+    RunningServer,
+    free_port,
+    make_settings,
+    running_server,
+    write_staff,
+)
 
 STAFF = {
     "anna": {"display_name": "Anna", "languages": ["sv", "en"], "capacity": 2},
@@ -71,5 +77,5 @@ def log_capture() -> Iterator[io.StringIO]:
 
 @pytest_asyncio.fixture
 async def server(redis_url: str, staff_file: Path) -> AsyncIterator[RunningServer]:
-    async with running_server(test_settings(redis_url, staff_file, free_port())) as running:
+    async with running_server(make_settings(redis_url, staff_file, free_port())) as running:
         yield running

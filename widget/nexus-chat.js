@@ -141,21 +141,15 @@
         seen.add(frame.seq);
         lastSeq = Math.max(lastSeq, frame.seq);
         if (saved()) save(saved().token);
-        if (frame.sender === "visitor" && [...pending.values()].some((p) => p.dataset.seq == frame.seq)) break;
+        if (frame.client_id && pending.has(frame.client_id)) { confirm(frame.client_id, frame.seq); break; }
         addLine(frame.sender, frame.text);
         if (frame.sender === "counsellor") ui.typing.hidden = true;
         break;
-      case "ack": {
-        const item = pending.get(frame.client_id);
-        if (item) {
-          item.classList.remove("pending");
-          item.dataset.seq = frame.seq;
-          pending.delete(frame.client_id);
-          seen.add(frame.seq);
-          lastSeq = Math.max(lastSeq, frame.seq);
-        }
+      case "ack":
+        if (pending.has(frame.client_id)) confirm(frame.client_id, frame.seq);
+        seen.add(frame.seq);
+        lastSeq = Math.max(lastSeq, frame.seq);
         break;
-      }
       case "state":
         lastSeq = Math.max(lastSeq, frame.seq || 0);
         show("active");
@@ -177,11 +171,24 @@
     }
   }
 
+  function confirm(clientId, seq) {
+    const item = pending.get(clientId);
+    item.classList.remove("pending");
+    item.dataset.seq = seq;
+    pending.delete(clientId);
+  }
+
   function onError(frame) {
     if (frame.code === "chat_not_found") { finish(t.expired); return; }
     const text = { text_too_long: t.too_long, rate_limited: t.slow_down }[frame.code] || t.not_sent;
     setStatus(text);
-    for (const [id, item] of pending) { item.remove(); pending.delete(id); }
+    const item = frame.client_id && pending.get(frame.client_id);
+    if (item) {
+      // The message was refused: take it back out of the log and into the box, so nothing is lost.
+      pending.delete(frame.client_id);
+      item.remove();
+      if (!ui.input.value.trim()) ui.input.value = item.dataset.text;
+    }
   }
 
   function finish(text) {
@@ -198,7 +205,9 @@
     if (!text) return;
     if (!ws || ws.readyState !== WebSocket.OPEN) { setStatus(t.not_sent); return; }
     const clientId = `c${++clientSeq}`;
-    pending.set(clientId, addLine("visitor", text, "pending"));
+    const item = addLine("visitor", text, "pending");
+    item.dataset.text = text;
+    pending.set(clientId, item);
     ws.send(JSON.stringify({ type: "message", text, client_id: clientId }));
     ui.input.value = "";
     ui.input.focus();

@@ -42,6 +42,13 @@ function line(chat, sender, text, cls = "") {
   return item;
 }
 
+function confirmLine(chat, clientId, seq) {
+  const item = chat.pending.get(clientId);
+  item.classList.remove("pending");
+  item.dataset.seq = seq;
+  chat.pending.delete(clientId);
+}
+
 function openChat(info) {
   if (chats.has(info.chat_id)) return chats.get(info.chat_id);
   const node = $("chat-template").content.firstElementChild.cloneNode(true);
@@ -112,21 +119,18 @@ function receive(frame) {
       const chat = chats.get(frame.chat_id);
       if (!chat || chat.seen.has(frame.seq)) break;
       chat.seen.add(frame.seq);
-      if (frame.sender === "counsellor" && [...chat.node.querySelectorAll(".pending, [data-seq]")]
-        .some((n) => n.dataset.seq == frame.seq)) break;
+      if (frame.client_id && chat.pending.has(frame.client_id)) {
+        confirmLine(chat, frame.client_id, frame.seq);
+        break;
+      }
       line(chat, frame.sender, frame.text);
       if (frame.sender === "visitor") chat.node.querySelector(".typing").hidden = true;
       break;
     }
     case "ack": {
       const chat = chats.get(frame.chat_id);
-      const item = chat && chat.pending.get(frame.client_id);
-      if (item) {
-        item.classList.remove("pending");
-        item.dataset.seq = frame.seq;
-        chat.pending.delete(frame.client_id);
-        chat.seen.add(frame.seq);
-      }
+      if (chat && chat.pending.has(frame.client_id)) confirmLine(chat, frame.client_id, frame.seq);
+      if (chat) chat.seen.add(frame.seq);
       break;
     }
     case "chat_state": {
@@ -155,7 +159,20 @@ function receive(frame) {
     case "service":
       $("service").textContent = frame.status === "ok" ? "" : "Redis otillgänglig – tjänsten är nere (service unavailable)";
       break;
-    case "error": notice(`${frame.message} (${frame.code})`); break;
+    case "error": {
+      notice(`${frame.message} (${frame.code})`);
+      for (const chat of chats.values()) {
+        const item = frame.client_id && chat.pending.get(frame.client_id);
+        if (item) {
+          chat.pending.delete(frame.client_id);
+          item.remove();
+          const box = chat.node.querySelector("textarea");
+          if (box && !box.value) box.value = item.lastChild.textContent;
+        }
+        if (frame.code === "chat_not_found" && item) closeChat(chat.node.dataset.chatId, "Chatten finns inte längre (chat no longer exists)");
+      }
+      break;
+    }
   }
 }
 

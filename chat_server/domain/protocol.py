@@ -57,10 +57,15 @@ class ErrorCode:
 class ProtocolError(Exception):
     """A client frame that cannot be accepted; ``code`` is one of :class:`ErrorCode`."""
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, client_id: str = "") -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+        self.client_id = client_id
+
+    def for_client_message(self, client_id: str) -> ProtocolError:
+        """The same error, naming the client's message it refuses (so the text is kept)."""
+        return ProtocolError(self.code, self.detail, client_id)
 
 
 # --- visitor -> server -------------------------------------------------------------------
@@ -168,11 +173,12 @@ def _text(data: dict[str, Any], max_text_chars: int) -> str:
 
 
 def _send_text(data: dict[str, Any], max_text_chars: int, *, chat_id: str = "") -> SendText:
-    return SendText(
-        text=_text(data, max_text_chars),
-        client_id=_string(data, "client_id", limit=MAX_CLIENT_ID_CHARS),
-        chat_id=chat_id,
-    )
+    client_id = _string(data, "client_id", limit=MAX_CLIENT_ID_CHARS)
+    try:
+        text = _text(data, max_text_chars)
+    except ProtocolError as error:
+        raise error.for_client_message(client_id) from None
+    return SendText(text=text, client_id=client_id, chat_id=chat_id)
 
 
 def parse_visitor_message(
@@ -231,4 +237,6 @@ def encode(kind: str, **fields: Any) -> str:
 
 
 def error_frame(error: ProtocolError) -> str:
+    if error.client_id:
+        return encode("error", code=error.code, message=error.detail, client_id=error.client_id)
     return encode("error", code=error.code, message=error.detail)

@@ -166,6 +166,7 @@ class ChatStore:
         now_ms: int,
         counsellor: str = "",
         kind: str = "msg",
+        client_id: str = "",
     ) -> int:
         """Append a message; returns its seq or raises ProtocolError (chat gone, not yours)."""
         k = self._keys
@@ -181,6 +182,7 @@ class ChatStore:
                 now_ms,
                 self._chat_ttl_s,
                 STREAM_MAX_LEN,
+                client_id,
             ],
         )
         if status != "ok":
@@ -204,6 +206,7 @@ class ChatStore:
                     ts_ms=int(fields.get("ts", 0)),
                     seq=int(as_str(entry_id).split("-", 1)[1]),
                     text=fields.get("text", ""),
+                    extra={"cid": fields["cid"]} if fields.get("cid") else {},
                 )
             )
         return events

@@ -12,7 +12,7 @@ from ..domain.models import StaffAccount
 from ..services import Services
 from ..store.sessions import StaffSession
 from .appkeys import SERVICES
-from .security import origin_allowed
+from .security import same_origin_request
 
 SESSION_COOKIE = "__Host-nexus_session"
 LOGIN_MIN_DURATION_S = 0.25  # every answer takes at least this long, success or failure
@@ -57,7 +57,7 @@ async def _check_password(services: Services, username: str, password: str) -> S
 
 async def login(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
-    if not origin_allowed(request, (services.settings.origin,)):
+    if not same_origin_request(request, services.settings.origin):
         raise web.HTTPForbidden(text="foreign origin")
     started = time.monotonic()
     form = await request.post()
@@ -74,7 +74,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
-    if not origin_allowed(request, (services.settings.origin,)):
+    if not same_origin_request(request, services.settings.origin):
         raise web.HTTPForbidden(text="foreign origin")
     staff = await current_staff(request)
     form = await request.post()

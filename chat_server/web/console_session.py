@@ -29,6 +29,9 @@ QUEUE_SHOWN = 50
 
 def render_for_console(chat_id: str, event: ChatEvent) -> str | None:
     if event.kind == "msg":
+        own = {}
+        if event.sender is Sender.COUNSELLOR and "cid" in event.extra:
+            own = {"client_id": event.extra["cid"]}
         return p.encode(
             "message",
             chat_id=chat_id,
@@ -36,6 +39,7 @@ def render_for_console(chat_id: str, event: ChatEvent) -> str | None:
             sender=event.sender.value,
             text=event.text,
             ts=event.ts_ms,
+            **own,
         )
     if event.kind == "joined":
         return p.encode("chat_state", chat_id=chat_id, state="active", seq=event.seq)
@@ -243,13 +247,17 @@ class ConsoleSession:
             )
             await self._follow(chat_id)
         elif isinstance(message, p.SendText):
-            seq = await s.chats.post(
-                message.chat_id,
-                sender=Sender.COUNSELLOR,
-                text=message.text,
-                now_ms=now,
-                counsellor=self.username,
-            )
+            try:
+                seq = await s.chats.post(
+                    message.chat_id,
+                    sender=Sender.COUNSELLOR,
+                    text=message.text,
+                    now_ms=now,
+                    counsellor=self.username,
+                    client_id=message.client_id,
+                )
+            except p.ProtocolError as error:
+                raise error.for_client_message(message.client_id) from None
             self.peer.send(
                 p.encode("ack", chat_id=message.chat_id, client_id=message.client_id, seq=seq)
             )

@@ -27,8 +27,16 @@ UNAVAILABLE = p.ProtocolError(p.ErrorCode.UNAVAILABLE, "the service is temporari
 
 def render_for_visitor(_chat_id: str, event: ChatEvent) -> str | None:
     if event.kind == "msg":
+        own = {}
+        if event.sender is Sender.VISITOR and "cid" in event.extra:
+            own = {"client_id": event.extra["cid"]}
         return p.encode(
-            "message", seq=event.seq, sender=event.sender.value, text=event.text, ts=event.ts_ms
+            "message",
+            seq=event.seq,
+            sender=event.sender.value,
+            text=event.text,
+            ts=event.ts_ms,
+            **own,
         )
     if event.kind == "joined":
         return p.encode("state", state=ChatState.ACTIVE.value, seq=event.seq, ts=event.ts_ms)
@@ -189,10 +197,19 @@ class VisitorSession:
         if isinstance(message, p.SendText):
             allowed, self._messages = take(self._messages, now)
             if not allowed:
-                raise p.ProtocolError(p.ErrorCode.RATE_LIMITED, "slow down: message not sent")
-            seq = await s.chats.post(
-                self.chat_id, sender=Sender.VISITOR, text=message.text, now_ms=now
-            )
+                raise p.ProtocolError(
+                    p.ErrorCode.RATE_LIMITED, "slow down: message not sent", message.client_id
+                )
+            try:
+                seq = await s.chats.post(
+                    self.chat_id,
+                    sender=Sender.VISITOR,
+                    text=message.text,
+                    now_ms=now,
+                    client_id=message.client_id,
+                )
+            except p.ProtocolError as error:
+                raise error.for_client_message(message.client_id) from None
             self.peer.send(p.encode("ack", client_id=message.client_id, seq=seq))
         elif isinstance(message, p.Typing):
             allowed, self._typing = take(self._typing, now)

@@ -108,6 +108,8 @@ async def test_flood_is_limited_and_reported(server: RunningServer) -> None:
     limited = [a for a in answers if a["type"] == "error"]
     assert len(acks) == burst
     assert len(limited) == 3 and {e["code"] for e in limited} == {"rate_limited"}
+    # Each refusal names the refused message, so the widget can give its text back.
+    assert sorted(e["client_id"] for e in limited) == sorted(str(i) for i in range(burst, burst + 3))
     await visitor.close()
 
 
@@ -184,3 +186,12 @@ async def test_unknown_presence_and_console_garbage(server: RunningServer) -> No
     await console.send(type="take")
     assert (await console.expect("error"))["code"] == "not_allowed_now"
     await console.close()
+
+
+async def test_too_long_text_error_names_the_client_message(server: RunningServer) -> None:
+    """A too-long message is refused with its client_id, so the client can keep the text."""
+    visitor, _ = await start_visitor(server)
+    await visitor.send(type="message", text="y" * 2001, client_id="long-1")
+    error = await visitor.expect("error")
+    assert (error["code"], error["client_id"]) == ("text_too_long", "long-1")
+    await visitor.close()

@@ -28,6 +28,10 @@ async def test_visitor_and_counsellor_complete_a_chat(server: RunningServer) -> 
     ack = await visitor.expect("ack", client_id="v1")
     got = await console.expect("message", sender="visitor")
     assert got["text"] == "Hej, jag behöver prata" and got["seq"] == ack["seq"]
+    assert "client_id" not in got  # the sender's counter is echoed to the sender only
+    earlier = [f for f in visitor.seen if f["type"] == "message" and f["seq"] == ack["seq"]]
+    echo = earlier[0] if earlier else await visitor.expect("message", seq=ack["seq"])
+    assert echo["client_id"] == "v1"
 
     await console.send(type="message", chat_id=chat_id, text="Hej, jag finns här", client_id="k1")
     await console.expect("ack", client_id="k1")
@@ -42,7 +46,9 @@ async def test_visitor_and_counsellor_complete_a_chat(server: RunningServer) -> 
     await console.close()
 
 
-async def test_a_message_written_while_waiting_reaches_the_counsellor(server: RunningServer) -> None:
+async def test_a_message_written_while_waiting_reaches_the_counsellor(
+    server: RunningServer,
+) -> None:
     """What a visitor writes in the queue is replayed to the counsellor who takes the chat."""
     visitor, _ = await start_visitor(server)
     await visitor.send(type="message", text="skrivet i kön", client_id="a")
@@ -152,11 +158,11 @@ async def test_an_urgent_chat_is_served_first(server: RunningServer) -> None:
 
 async def test_two_instances_are_one_service(redis_url: str, staff_file) -> None:  # type: ignore[no-untyped-def]
     """A visitor on instance A chats with a counsellor on instance B through Redis alone."""
-    from tests.support.servers import free_port, running_server, test_settings
+    from tests.support.servers import free_port, make_settings, running_server
 
     async with (
-        running_server(test_settings(redis_url, staff_file, free_port())) as a,
-        running_server(test_settings(redis_url, staff_file, free_port())) as b,
+        running_server(make_settings(redis_url, staff_file, free_port())) as a,
+        running_server(make_settings(redis_url, staff_file, free_port())) as b,
     ):
         visitor, _ = await start_visitor(a)
         console = await open_console(b, "bo")

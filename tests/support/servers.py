@@ -41,7 +41,7 @@ def write_staff(path: Path, users: dict[str, dict[str, Any]]) -> None:
     path.write_text(json.dumps({"accounts": accounts}))
 
 
-def test_settings(redis_url: str, staff_file: Path, port: int, **overrides: Any) -> Settings:
+def make_settings(redis_url: str, staff_file: Path, port: int, **overrides: Any) -> Settings:
     env = {
         "REDIS_URL": redis_url,
         "NEXUS_PORT": str(port),
@@ -135,15 +135,17 @@ async def start_visitor(server: RunningServer, **start: Any) -> tuple[Client, di
 
 async def login(server: RunningServer, username: str, password: str = TEST_PASSWORD) -> str:
     """Sign in through the real form; returns the session cookie value ('' on failure)."""
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
             f"{server.url}/console/login",
             data={"username": username, "password": password},
             headers={"Origin": server.url},
             allow_redirects=False,
-        ) as response:
-            cookie = response.cookies.get("__Host-nexus_session")
-            return cookie.value if cookie else ""
+        ) as response,
+    ):
+        cookie = response.cookies.get("__Host-nexus_session")
+        return cookie.value if cookie else ""
 
 
 async def open_console(server: RunningServer, username: str) -> Client:
