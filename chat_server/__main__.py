@@ -38,13 +38,13 @@ async def _serve(settings: Settings, banner: Sequence[str] = ()) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the banner: a stop is never missed
+        loop.add_signal_handler(sig, stop.set)
     for line in banner:
         print(line, flush=True)
     log.info("listening on %s:%s", settings.host, settings.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await runner.cleanup()
 

@@ -136,6 +136,17 @@ def decode_object(frame: str | bytes) -> dict[str, Any]:
     return data
 
 
+def _encodable(value: str, name: str) -> str:
+    """Refuse lone surrogates: JSON allows them, UTF-8 (and so Redis) cannot hold them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(
+            ErrorCode.INVALID_FIELD, f"field '{name}' is not valid Unicode"
+        ) from None
+    return value
+
+
 def _string(data: dict[str, Any], name: str, *, limit: int, required: bool = False) -> str:
     value = data.get(name)
     if value is None:
@@ -146,7 +157,7 @@ def _string(data: dict[str, Any], name: str, *, limit: int, required: bool = Fal
         raise ProtocolError(ErrorCode.INVALID_FIELD, f"field '{name}' must be a string")
     if len(value) > limit:
         raise ProtocolError(ErrorCode.INVALID_FIELD, f"field '{name}' is longer than {limit}")
-    return value
+    return _encodable(value, name)
 
 
 def _bool(data: dict[str, Any], name: str, default: bool = False) -> bool:
@@ -162,7 +173,7 @@ def _text(data: dict[str, Any], max_text_chars: int) -> str:
         raise ProtocolError(ErrorCode.MISSING_FIELD, "field 'text' is required")
     if not isinstance(value, str):
         raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'text' must be a string")
-    text = value.strip()
+    text = _encodable(value, "text").strip()
     if not text:
         raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'text' is empty")
     if len(text) > max_text_chars:
@@ -218,6 +229,8 @@ def parse_counsellor_message(
         return SetPresence(presence=_string(data, "presence", limit=16, required=True))
     if kind == "take":
         return TakeChat(chat_id=_string(data, "chat_id", limit=MAX_CHAT_ID_CHARS))
+    if kind not in ("message", "typing", "end"):
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
     chat_id = _string(data, "chat_id", limit=MAX_CHAT_ID_CHARS, required=True)
     if kind == "message":
         return _send_text(data, max_text_chars, chat_id=chat_id)

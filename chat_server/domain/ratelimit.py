@@ -23,6 +23,8 @@ def take(bucket: Bucket, now_ms: int, cost: float = 1.0) -> tuple[bool, Bucket]:
     """Try to spend ``cost`` tokens; returns (allowed, the bucket afterwards)."""
     elapsed_s = max(0, now_ms - bucket.updated_ms) / 1000
     tokens = min(bucket.burst, bucket.tokens + elapsed_s * bucket.rate_per_s)
+    # A clock that steps back must not earn tokens when it steps forward again.
+    updated_ms = max(now_ms, bucket.updated_ms)
     if tokens >= cost:
-        return True, Bucket(tokens - cost, now_ms, bucket.rate_per_s, bucket.burst)
-    return False, Bucket(tokens, now_ms, bucket.rate_per_s, bucket.burst)
+        return True, Bucket(tokens - cost, updated_ms, bucket.rate_per_s, bucket.burst)
+    return False, Bucket(tokens, updated_ms, bucket.rate_per_s, bucket.burst)
