@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from .web.console_session import ConsoleSession
     from .web.queue_watch import QueueWatch
     from .web.visitor_session import VisitorSession
+
+
+ConsoleHandler = Callable[["ConsoleSession", dict[str, Any]], Awaitable[None]]
+"""Handles one console frame type added by a feature module; raises ProtocolError to refuse."""
 
 
 def wall_clock_ms() -> int:
@@ -43,6 +47,7 @@ class Services:
     visitors: dict[str, VisitorSession] = field(default_factory=dict)
     consoles: set[ConsoleSession] = field(default_factory=set)
     queue_watch: QueueWatch | None = None
+    console_handlers: dict[str, ConsoleHandler] = field(default_factory=dict)
 
     @property
     def redis_ok(self) -> bool:

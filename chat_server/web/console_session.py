@@ -219,6 +219,11 @@ class ConsoleSession:
 
     async def _handle(self, data: str | bytes) -> None:
         s = self.services
+        frame = p.decode_object(data)
+        extra = s.console_handlers.get(frame["type"])
+        if extra is not None:  # a frame type added by a feature module (notes, back-channel...)
+            await extra(self, frame)
+            return
         message = p.parse_counsellor_message(data, max_text_chars=s.settings.max_text_chars)
         now = s.clock_ms()
         if isinstance(message, p.SetPresence):
