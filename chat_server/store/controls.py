@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from .codec import str_dict
 
@@ -48,7 +49,8 @@ class ControlStore:
     async def update(self, **fields: str) -> None:
         """Set some control fields (strings; "" clears) and nudge every instance."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key, mapping=dict(fields))
+            mapping: dict[FieldT, EncodableT] = dict(fields)
+            pipe.hset(self._key, mapping=mapping)
             pipe.expire(self._key, CONTROL_TTL_S)
             pipe.publish(self.channel, "changed")
             await pipe.execute()
