@@ -49,7 +49,8 @@ class ControlStore:
     async def update(self, **fields: str) -> None:
         """Set some control fields (strings; "" clears) and nudge every instance."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            mapping: dict[FieldT, EncodableT] = dict(fields)
+            mapping: dict[FieldT, EncodableT] = {}
+            mapping.update(fields)
             pipe.hset(self._key, mapping=mapping)
             pipe.expire(self._key, CONTROL_TTL_S)
             pipe.publish(self.channel, "changed")
