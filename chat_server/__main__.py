@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import getpass
 import logging
 import secrets
 import signal
@@ -14,10 +13,10 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from . import user_cli
 from .accounts import AccountError, StaffDirectory
 from .app import create_app
 from .config import Settings, SettingsError, load_settings
-from .domain.models import Role
 from .store.embedded import EmbeddedRedis, EmbeddedRedisError
 from .web.security import PrivacyAccessLogger
 
@@ -92,41 +91,8 @@ def cmd_demo(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Again: "):
-        raise AccountError("the passwords differ")
-    return first
-
-
 def cmd_user(args: argparse.Namespace) -> int:
-    staff = StaffDirectory(load_settings().staff_file)
-    if args.action == "list":
-        for a in staff.all():
-            state = "disabled" if a.disabled else "active"
-            print(
-                f"{a.username}\t{a.role.value}\t{state}\tlang={','.join(a.languages)}\t"
-                f"topics={','.join(a.topics)}\tcapacity={a.capacity}\tbackup={a.backup}"
-            )
-        return 0
-    if args.action == "add":
-        staff.add(
-            args.username,
-            _read_password(args),
-            role=Role(args.role),
-            display_name=args.name or "",
-            languages=tuple(args.languages.split(",")),
-        )
-    elif args.action == "disable":
-        staff.update(args.username, disabled=True)
-    elif args.action == "enable":
-        staff.update(args.username, disabled=False)
-    elif args.action == "set-password":
-        staff.update(args.username, password=_read_password(args))
-    print(f"{args.action}: {args.username} done")
-    return 0
+    return user_cli.cmd_user(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,23 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="run with a demo page and a demo counsellor").set_defaults(
         func=cmd_demo
     )
-    user = sub.add_parser("user", help="manage staff accounts (the staff file)")
-    user.set_defaults(func=cmd_user)
-    actions = user.add_subparsers(dest="action", required=True)
-    actions.add_parser("list")
-    for name in ("add", "disable", "enable", "set-password"):
-        action = actions.add_parser(name)
-        action.add_argument("username")
-        if name in ("add", "set-password"):
-            action.add_argument(
-                "--password-stdin",
-                action="store_true",
-                help="read the password from standard input",
-            )
-        if name == "add":
-            action.add_argument("--role", choices=[r.value for r in Role], default="counsellor")
-            action.add_argument("--name", help="display name in the console")
-            action.add_argument("--languages", default="sv", help="comma-separated, e.g. sv,en,ar")
+    user_cli.add_user_commands(sub)
     return parser
 
 

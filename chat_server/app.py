@@ -10,18 +10,27 @@ from aiohttp import web
 
 from .accounts import StaffDirectory
 from .config import Settings
+from .domain.availability import build_opening_hours
+from .domain.estimate import EstimateSettings
 from .services import Services
 from .store.chats import ChatStore
 from .store.connection import connect
+from .store.controls import ControlStore
 from .store.hub import Hub
 from .store.keys import Keys
 from .store.presence import PresenceStore
+from .store.routing import RoutingStore
 from .store.scripts import Scripts
 from .store.sessions import SessionStore
-from .web import auth_routes, handlers, pages
+from .web import auth_routes, handlers, pages, status_api
 from .web.appkeys import SERVICES
+from .web.callback_api import CALLBACKS, add_callback_routes
+from .web.callback_worklist import work_counts
+from .web.console_features import add_console_routes
+from .web.dispatcher import Dispatcher
 from .web.queue_watch import QueueWatch
 from .web.security import security_headers
+from .web.supervisor import add_supervisor_routes
 
 
 def build_services(settings: Settings) -> Services:
@@ -29,11 +38,25 @@ def build_services(settings: Settings) -> Services:
         raise ValueError("settings.redis_url is empty: start an embedded Redis or set REDIS_URL")
     redis = connect(settings.redis_url)
     keys = Keys(settings.redis_prefix)
+    scripts = Scripts(redis)
     return Services(
         settings=settings,
         redis=redis,
         keys=keys,
-        chats=ChatStore(redis, keys, Scripts(redis), settings.chat_ttl_s),
+        chats=ChatStore(redis, keys, scripts, settings.chat_ttl_s),
+        routing=RoutingStore(redis, keys, scripts, settings.chat_ttl_s),
+        controls=ControlStore(redis, settings.redis_prefix),
+        hours=build_opening_hours(
+            settings.opening_hours,
+            settings.closed_dates,
+            settings.intake_close_before_min,
+            settings.observe_public_holidays,
+        ),
+        estimates=EstimateSettings(
+            default_handle_time_s=settings.default_handle_time_s,
+            overflow_wait_s=settings.overflow_wait_s,
+            overflow_queue_length=settings.overflow_queue_length,
+        ),
         sessions=SessionStore(
             redis, keys, idle_s=settings.session_idle_s, absolute_s=settings.session_absolute_s
         ),
@@ -57,7 +80,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await services.hub.start()
     services.queue_watch = QueueWatch(services)
     await services.queue_watch.start()
+    services.dispatcher = Dispatcher(services)
+    await services.dispatcher.start()
     yield
+    await services.dispatcher.stop()
     await services.queue_watch.stop()
     for visitor in list(services.visitors.values()):
         await visitor.peer.aclose(1001, "server shutting down")
@@ -75,10 +101,23 @@ def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
         setattr(services, name, value)
     app[SERVICES] = services
     app.cleanup_ctx.append(_lifecycle)
+    add_console_routes(app, settings=settings.console)
+    callback_counts = None
+    if settings.callbacks is not None:
+        add_callback_routes(app, settings.callbacks)
+
+        async def callback_counts() -> dict[str, int]:
+            return await work_counts(app[CALLBACKS])
+
+    add_supervisor_routes(
+        app, settings.supervisor, metrics=services.metrics, callback_counts=callback_counts
+    )
     app.router.add_routes(
         [
             web.get("/", pages.demo_page),
             web.get("/healthz", handlers.healthz),
+            web.get("/api/status", status_api.service_status),
+            web.options("/api/status", status_api.preflight),
             web.get("/ws/visitor", handlers.visitor_socket),
             web.get("/ws/console", handlers.console_socket),
             web.get("/console/", pages.console_page),

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .callback_settings import CallbackConfig, CallbackConfigError
+from .supervisor_config import SupervisorConfig, SupervisorConfigError
+from .web.console_settings import ConsoleSettings, ConsoleSettingsError
+
 REPO_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -43,6 +47,22 @@ class Settings:
     session_idle_s: int = 1800
     session_absolute_s: int = 43200
     login_concurrency: int = 2
+    # Routing, opening hours and honest waiting (see docs/routing.md)
+    relax_after_s: int = 60
+    offer_timeout_s: int = 30
+    backup_after_s: int = 120
+    routing_tick_s: float = 1.0
+    opening_hours: str = ""  # empty: open all hours
+    closed_dates: str = ""
+    intake_close_before_min: int = 15
+    observe_public_holidays: bool = True
+    default_handle_time_s: int = 1200
+    overflow_wait_s: int = 600
+    overflow_queue_length: int = 20
+    # Callbacks (None: off, for want of NEXUS_CALLBACK_KEY) and the supervisor view
+    callbacks: CallbackConfig | None = None
+    supervisor: SupervisorConfig = field(default_factory=SupervisorConfig)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     # Housekeeping
     sweep_interval_s: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -93,6 +113,15 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _callbacks(env: Mapping[str, str], demo: bool) -> CallbackConfig | None:
+    """Callbacks are on when a key is configured (the demo makes one) unless switched off."""
+    if not _bool(env, "NEXUS_CALLBACKS_ENABLED", True):
+        return None
+    if not demo and not env.get("NEXUS_CALLBACK_KEY", "").strip():
+        return None
+    return CallbackConfig.from_env(env, demo=demo)
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -103,6 +132,13 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         o.strip().rstrip("/") for o in env.get("NEXUS_ALLOWED_ORIGINS", "").split(",") if o.strip()
     )
     data_dir = Path(env.get("NEXUS_DATA_DIR", "var"))
+    demo = bool(overrides.get("demo", _bool(env, "NEXUS_DEMO", False)))
+    try:
+        supervisor = SupervisorConfig.from_env(env)
+        callbacks = _callbacks(env, demo)
+        console = ConsoleSettings.from_env(env)
+    except (SupervisorConfigError, CallbackConfigError, ConsoleSettingsError) as error:
+        raise SettingsError(str(error)) from None
     settings = Settings(
         host=host,
         port=port,
@@ -126,6 +162,20 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         session_idle_s=_int(env, "NEXUS_SESSION_IDLE_S", 1800),
         session_absolute_s=_int(env, "NEXUS_SESSION_ABSOLUTE_S", 43200),
         sweep_interval_s=_float(env, "NEXUS_SWEEP_INTERVAL_S", 5.0),
+        relax_after_s=_int(env, "NEXUS_RELAX_AFTER_S", 60),
+        offer_timeout_s=_int(env, "NEXUS_OFFER_TIMEOUT_S", 30),
+        backup_after_s=_int(env, "NEXUS_BACKUP_AFTER_S", 120),
+        routing_tick_s=_float(env, "NEXUS_ROUTING_TICK_S", 1.0),
+        opening_hours=env.get("NEXUS_OPENING_HOURS", ""),
+        closed_dates=env.get("NEXUS_CLOSED_DATES", ""),
+        intake_close_before_min=_int(env, "NEXUS_INTAKE_CLOSE_BEFORE_MIN", 15),
+        observe_public_holidays=_bool(env, "NEXUS_OBSERVE_PUBLIC_HOLIDAYS", True),
+        default_handle_time_s=_int(env, "NEXUS_DEFAULT_HANDLE_TIME_S", 1200),
+        overflow_wait_s=_int(env, "NEXUS_OVERFLOW_WAIT_S", 600),
+        overflow_queue_length=_int(env, "NEXUS_OVERFLOW_QUEUE_LENGTH", 20),
+        callbacks=callbacks,
+        supervisor=supervisor,
+        console=console,
     )
     if settings.max_text_chars * 4 + 256 > settings.max_frame_bytes:
         raise SettingsError(

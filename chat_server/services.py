@@ -12,17 +12,26 @@ from redis.asyncio import Redis
 
 from .accounts import StaffDirectory
 from .config import Settings
-from .store.chats import ChatStore
+from .domain.estimate import EstimateSettings
+from .domain.schedule import OpeningHours
+from .store.chats import ChatStore, EndedChat
+from .store.controls import ControlStore
 from .store.hub import Hub
 from .store.keys import Keys
 from .store.presence import PresenceStore
+from .store.routing import RoutingStore
 from .store.sessions import SessionStore
+from .web.metrics import ServiceMetrics
 
 if TYPE_CHECKING:
     from .web.console_session import ConsoleSession
+    from .web.dispatcher import Dispatcher
     from .web.queue_watch import QueueWatch
     from .web.visitor_session import VisitorSession
 
+
+EndHook = Callable[["EndedChat", int, str, tuple[str, ...]], Awaitable[None]]
+"""Called after every chat end with (the ended chat, now ms, reason, outcome codes)."""
 
 ConsoleHandler = Callable[["ConsoleSession", dict[str, Any]], Awaitable[None]]
 """Handles one console frame type added by a feature module; raises ProtocolError to refuse."""
@@ -42,12 +51,19 @@ class Services:
     presence: PresenceStore
     staff: StaffDirectory
     hub: Hub
+    routing: RoutingStore
+    controls: ControlStore
+    hours: OpeningHours | None
+    estimates: EstimateSettings
     clock_ms: Callable[[], int] = wall_clock_ms
     login_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     visitors: dict[str, VisitorSession] = field(default_factory=dict)
     consoles: set[ConsoleSession] = field(default_factory=set)
     queue_watch: QueueWatch | None = None
+    dispatcher: Dispatcher | None = None
     console_handlers: dict[str, ConsoleHandler] = field(default_factory=dict)
+    end_hooks: list[EndHook] = field(default_factory=list)
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
 
     @property
     def redis_ok(self) -> bool:

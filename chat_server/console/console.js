@@ -1,18 +1,66 @@
-"use strict";
-/* Duty console: one WebSocket to /ws/console; chats side by side. */
-const $ = (id) => document.getElementById(id);
-const chats = new Map(); // chat_id -> {node, seen:Set, pending:Map}
-let ws = null;
-let clientSeq = 0;
-let retry = 0;
+/* Duty console: one WebSocket to /ws/console, the header controls, and the dispatch of
+   server frames to the chat panes (console-chats.js) and the side panels (console-panels.js). */
+import { attention, saveSettings, settings } from "./console-notify.js";
+import {
+  activeChatId, applyLayout, heldCount, initChats, openChat, receiveChatError,
+  receiveChatFrame,
+} from "./console-chats.js";
+import {
+  alertText, initPanels, openTransfer, receiveBackchannel, receiveBackchannelHistory,
+  receiveHand, removeOffer, renderQueue, showBreak, showOffer, transferFailed,
+} from "./console-panels.js";
 
-function send(frame) {
+const WELLBEING_CHECK_MS = 60000;
+const ERRORS = {
+  not_your_chat: "Chatten är inte din. (Not your chat.)",
+  chat_not_found: "Chatten finns inte längre. (The chat has ended.)",
+  at_capacity: "Du har redan så många chattar du kan ta. (At capacity.)",
+  queue_empty: "Ingen väntar. (Nobody is waiting.)",
+  not_allowed_now: "Det går inte just nu – är du tillgänglig? (Not possible now.)",
+  text_too_long: "Texten är för lång. (Too long.)",
+  offered_elsewhere: "Chatten erbjuds en kollega. (Offered to a colleague.)",
+  target_unavailable: "Kollegan är inte tillgänglig. (Colleague not available.)",
+  target_at_capacity: "Kollegan har inte plats. (Colleague has no room.)",
+  unavailable: "Tjänsten är tillfälligt otillgänglig. (Service unavailable.)",
+  unknown_type: "Servern kan inte det här än. (Not supported by the server yet.)",
+};
+const TRANSFER_ERRORS = new Set(["target_unavailable", "target_at_capacity"]);
+
+const $ = (id) => document.getElementById(id);
+let ws = null;
+let retry = 0;
+let me = { user: "", supervisor: false, outcomes: [], outcome_groups: {}, transfer_reasons: [] };
+let texts = [];
+let capacity = 0;
+let lastPresence = "";
+
+function send(frame, { quiet = false } = {}) {
   if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); return true; }
-  notice("Ingen anslutning – försök igen. (Not connected.)");
+  if (!quiet) notice("Ingen anslutning – försök igen. (Not connected.)");
   return false;
 }
 
 function notice(text) { $("notice").textContent = text; }
+
+function showLoad() {
+  $("load").textContent = capacity ? `Chattar ${heldCount()}/${capacity} (chats)` : "";
+}
+
+const shared = {
+  send, notice, openTransfer,
+  names: new Map(), // username -> display name, from the staff list
+  me: () => me,
+  texts: () => texts,
+  layout: () => settings.layout,
+  onChatsChanged: showLoad,
+};
+
+async function loadJson(path) {
+  const response = await fetch(path, { credentials: "same-origin" });
+  if (response.status === 401) { location.href = "/console/login"; return null; }
+  if (!response.ok) return null;
+  return response.json();
+}
 
 function connect() {
   ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws/console`);
@@ -26,156 +74,100 @@ function connect() {
   };
 }
 
-function line(chat, sender, text, cls = "") {
-  const item = document.createElement("li");
-  item.className = `msg ${sender} ${cls}`.trim();
-  const who = { visitor: chat.alias, counsellor: "Du (you)", system: "" }[sender] ?? "";
-  if (who) {
-    const b = document.createElement("b");
-    b.textContent = `${who}: `;
-    item.append(b);
-  }
-  item.append(document.createTextNode(text));
-  const log = chat.node.querySelector(".log");
-  log.append(item);
-  log.scrollTop = log.scrollHeight;
-  return item;
+function onHello(frame) {
+  $("me").textContent = `${frame.name}${frame.role !== "counsellor" ? ` (${frame.role})` : ""}`;
+  $("presence").value = lastPresence = frame.presence;
+  for (const input of document.querySelectorAll("input.csrf")) input.value = frame.csrf;
+  $("service").textContent = "";
+  capacity = frame.capacity;
+  if (typeof frame.auto_accept === "boolean") $("auto-accept").checked = frame.auto_accept;
+  for (const info of frame.chats) openChat(info);
+  showLoad();
+  send({ type: "wellbeing" });
 }
 
-function confirmLine(chat, clientId, seq) {
-  const item = chat.pending.get(clientId);
-  item.classList.remove("pending");
-  item.dataset.seq = seq;
-  chat.pending.delete(clientId);
-}
-
-function openChat(info) {
-  if (chats.has(info.chat_id)) return chats.get(info.chat_id);
-  const node = $("chat-template").content.firstElementChild.cloneNode(true);
-  node.dataset.chatId = info.chat_id;
-  node.querySelector(".alias").textContent = info.alias;
-  const chat = { node, alias: info.alias, seen: new Set(), pending: new Map() };
-  chats.set(info.chat_id, chat);
-  const textarea = node.querySelector("textarea");
-  node.querySelector("form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = textarea.value.trim();
-    if (!text) return;
-    const clientId = `k${++clientSeq}`;
-    if (!send({ type: "message", chat_id: info.chat_id, text, client_id: clientId })) return;
-    chat.pending.set(clientId, line(chat, "counsellor", text, "pending"));
-    textarea.value = "";
-  });
-  textarea.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); node.querySelector("form").requestSubmit(); }
-  });
-  node.querySelector(".end").addEventListener("click", () => send({ type: "end", chat_id: info.chat_id }));
-  $("chats").append(node);
-  $("no-chats").hidden = true;
-  return chat;
-}
-
-function closeChat(chatId, text) {
-  const chat = chats.get(chatId);
-  if (!chat) return;
-  line(chat, "system", text);
-  chat.node.classList.add("ended");
-  chat.node.querySelector("form").remove();
-  const end = chat.node.querySelector(".end");
-  end.textContent = "Stäng (close)";
-  end.onclick = () => { chat.node.remove(); chats.delete(chatId); $("no-chats").hidden = chats.size > 0; };
-}
-
-function renderQueue(frame) {
-  $("waiting").textContent = frame.waiting;
-  const list = $("queue-list");
-  list.replaceChildren();
-  for (const item of frame.chats) {
-    const li = document.createElement("li");
-    const mins = Math.floor(item.waited_s / 60);
-    li.textContent = `${item.alias} · ${mins} min${item.urgent ? " · BRÅDSKANDE (urgent)" : ""} `;
-    const take = document.createElement("button");
-    take.type = "button";
-    take.textContent = "Ta (take)";
-    take.addEventListener("click", () => send({ type: "take", chat_id: item.chat_id }));
-    li.append(take);
-    list.append(li);
-  }
+function onError(frame) {
+  const text = ERRORS[frame.code] ?? `${frame.message} (${frame.code})`;
+  notice(text);
+  if (TRANSFER_ERRORS.has(frame.code)) { transferFailed(); alertText(text, { urgent: true }); }
+  receiveChatError(frame);
 }
 
 function receive(frame) {
+  if (receiveChatFrame(frame)) {
+    if (frame.type === "chat_opened") { removeOffer(frame.chat_id); notice(""); }
+    return;
+  }
   switch (frame.type) {
-    case "hello":
-      $("me").textContent = frame.name;
-      $("presence").value = frame.presence;
-      $("csrf").value = frame.csrf;
-      $("service").textContent = "";
-      for (const info of frame.chats) openChat(info);
-      break;
+    case "hello": onHello(frame); break;
     case "queue": renderQueue(frame); break;
-    case "presence": $("presence").value = frame.presence; break;
-    case "chat_opened": openChat(frame); notice(""); break;
-    case "message": {
-      const chat = chats.get(frame.chat_id);
-      if (!chat || chat.seen.has(frame.seq)) break;
-      chat.seen.add(frame.seq);
-      if (frame.client_id && chat.pending.has(frame.client_id)) {
-        confirmLine(chat, frame.client_id, frame.seq);
-        break;
-      }
-      line(chat, frame.sender, frame.text);
-      if (frame.sender === "visitor") chat.node.querySelector(".typing").hidden = true;
+    case "presence":
+      $("presence").value = lastPresence = frame.presence;
+      if (frame.reason === "offer_timeout") alertText("Du är pausad. (You are paused.)");
+      break;
+    case "auto_accept": $("auto-accept").checked = frame.enabled; break;
+    case "offer": showOffer(frame); break;
+    case "offer_withdrawn": removeOffer(frame.chat_id, frame.reason); break;
+    case "backup_alert": {
+      const mins = Math.round((frame.longest_wait_s ?? 0) / 60);
+      alertText(`Kön växer – reservpersonal behövs (längsta väntan ${mins} min). (Backup needed.)`,
+        { urgent: true });
+      attention("Reservpersonal behövs");
       break;
     }
-    case "ack": {
-      const chat = chats.get(frame.chat_id);
-      if (chat && chat.pending.has(frame.client_id)) confirmLine(chat, frame.client_id, frame.seq);
-      if (chat) chat.seen.add(frame.seq);
-      break;
-    }
-    case "chat_state": {
-      const chat = chats.get(frame.chat_id);
-      if (chat) chat.seen.add(frame.seq);
-      break;
-    }
-    case "typing": {
-      const chat = chats.get(frame.chat_id);
-      if (chat) chat.node.querySelector(".typing").hidden = !frame.active;
-      break;
-    }
-    case "visitor_presence": {
-      const chat = chats.get(frame.chat_id);
-      if (chat) chat.node.querySelector(".presence").textContent =
-        frame.online ? "" : "Besökaren är frånkopplad (visitor disconnected)";
-      break;
-    }
-    case "chat_ended": {
-      const text = frame.reason === "quick_exit" ? "Besökaren lämnade snabbt (the visitor left quickly)"
-        : frame.by === "visitor" ? "Besökaren avslutade chatten (the visitor ended the chat)"
-        : "Chatten är avslutad (chat ended)";
-      closeChat(frame.chat_id, text);
-      break;
-    }
+    case "backchannel": receiveBackchannel(frame); break;
+    case "backchannel_history": receiveBackchannelHistory(frame); break;
+    case "hand_raised": case "hand_answered": case "hand_sent": receiveHand(frame); break;
+    case "break_suggested": showBreak(frame); break;
     case "service":
-      $("service").textContent = frame.status === "ok" ? "" : "Redis otillgänglig – tjänsten är nere (service unavailable)";
+      $("service").textContent = frame.status === "ok" ? ""
+        : "Redis otillgänglig – tjänsten är nere (service unavailable)";
       break;
-    case "error": {
-      notice(`${frame.message} (${frame.code})`);
-      for (const chat of chats.values()) {
-        const item = frame.client_id && chat.pending.get(frame.client_id);
-        if (item) {
-          chat.pending.delete(frame.client_id);
-          item.remove();
-          const box = chat.node.querySelector("textarea");
-          if (box && !box.value) box.value = item.lastChild.textContent;
-        }
-        if (frame.code === "chat_not_found" && item) closeChat(chat.node.dataset.chatId, "Chatten finns inte längre (chat no longer exists)");
-      }
-      break;
-    }
+    case "error": onError(frame); break;
+    default: break; // frames from a newer server are ignored
   }
 }
 
-$("presence").addEventListener("change", (e) => send({ type: "presence", presence: e.target.value }));
-$("take-next").addEventListener("click", () => send({ type: "take" }));
-connect();
+function wireHeader() {
+  $("presence").addEventListener("change", (e) => {
+    const value = e.target.value;
+    send({ type: "presence", presence: value });
+    if (lastPresence === "paused" && value === "available") send({ type: "break_over" });
+    lastPresence = value;
+  });
+  $("take-next").addEventListener("click", () => send({ type: "take" }));
+  $("raise-hand").addEventListener("click", () => {
+    const chatId = activeChatId();
+    send(chatId ? { type: "raise_hand", chat_id: chatId } : { type: "raise_hand" });
+  });
+  $("sound").checked = settings.sound;
+  $("flash").checked = settings.flash;
+  $("layout").value = settings.layout;
+  $("sound").addEventListener("change", (e) => { settings.sound = e.target.checked; saveSettings(); });
+  $("flash").addEventListener("change", (e) => { settings.flash = e.target.checked; saveSettings(); });
+  $("layout").addEventListener("change", (e) => {
+    settings.layout = e.target.value;
+    saveSettings();
+    applyLayout();
+  });
+  $("auto-accept").addEventListener("change", (e) => {
+    send({ type: "auto_accept", enabled: e.target.checked });
+  });
+}
+
+async function start() {
+  initChats(shared);
+  initPanels(shared);
+  wireHeader();
+  applyLayout();
+  const [profile, standard] = await Promise.all([
+    loadJson("/console/api/me"), loadJson("/console/api/standard-texts"),
+  ]);
+  me = profile ?? me; // without the API (an older server) the console still chats
+  texts = standard?.texts ?? [];
+  $("supervision").hidden = !me.supervisor;
+  connect();
+  setInterval(() => send({ type: "wellbeing" }, { quiet: true }), WELLBEING_CHECK_MS);
+}
+
+start();

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .vocabulary import LANGUAGES, TOPICS, TRANSFER_REASONS
+
 MAX_TEXT_CHARS: Final = 2000
 MAX_CLIENT_ID_CHARS: Final = 64
 MAX_TOKEN_CHARS: Final = 128
@@ -28,6 +30,7 @@ class CloseCode:
     HANDSHAKE_EXPECTED: Final = 4400
     UNAUTHORIZED: Final = 4401
     UNKNOWN_TOKEN: Final = 4404
+    CLOSED: Final = 4403
     HELLO_TIMEOUT: Final = 4408
     REPLACED: Final = 4409
     CHAT_ENDED: Final = 4410
@@ -52,6 +55,10 @@ class ErrorCode:
     AT_CAPACITY: Final = "at_capacity"
     QUEUE_EMPTY: Final = "queue_empty"
     UNAVAILABLE: Final = "unavailable"
+    CLOSED: Final = "closed"
+    OFFERED_ELSEWHERE: Final = "offered_elsewhere"
+    TARGET_UNAVAILABLE: Final = "target_unavailable"
+    TARGET_AT_CAPACITY: Final = "target_at_capacity"
 
 
 class ProtocolError(Exception):
@@ -114,11 +121,41 @@ class SetPresence:
 
 @dataclass(frozen=True, slots=True)
 class TakeChat:
+    """Take a chat: a named one from the queue, the next one, or accept an offer."""
+
     chat_id: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class DeclineOffer:
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferChat:
+    """Hand a chat to a named counsellor, or back to the queue when ``to`` is empty."""
+
+    chat_id: str
+    to: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetAutoAccept:
+    enabled: bool
+
+
 VisitorMessage = StartChat | ResumeChat | SendText | Typing | EndChat
-CounsellorMessage = SetPresence | TakeChat | SendText | Typing | EndChat
+CounsellorMessage = (
+    SetPresence
+    | TakeChat
+    | SendText
+    | Typing
+    | EndChat
+    | DeclineOffer
+    | TransferChat
+    | SetAutoAccept
+)
 
 
 def decode_object(frame: str | bytes) -> dict[str, Any]:
@@ -158,6 +195,16 @@ def _string(data: dict[str, Any], name: str, *, limit: int, required: bool = Fal
     if len(value) > limit:
         raise ProtocolError(ErrorCode.INVALID_FIELD, f"field '{name}' is longer than {limit}")
     return _encodable(value, name)
+
+
+def _code(
+    data: dict[str, Any], name: str, allowed: tuple[str, ...], *, required: bool = False
+) -> str:
+    """An optional code from a fixed list ("" when absent)."""
+    value = _string(data, name, limit=MAX_CHOICE_CHARS, required=required)
+    if value and value not in allowed:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, f"unknown {name} {value[:32]!r}")
+    return value
 
 
 def _bool(data: dict[str, Any], name: str, default: bool = False) -> bool:
@@ -200,8 +247,8 @@ def parse_visitor_message(
     kind = data["type"]
     if kind == "start":
         return StartChat(
-            topic=_string(data, "topic", limit=MAX_CHOICE_CHARS),
-            language=_string(data, "language", limit=MAX_CHOICE_CHARS),
+            topic=_code(data, "topic", TOPICS),
+            language=_code(data, "language", LANGUAGES),
             urgent=_bool(data, "urgent"),
         )
     if kind == "resume":
@@ -227,15 +274,27 @@ def parse_counsellor_message(
     kind = data["type"]
     if kind == "presence":
         return SetPresence(presence=_string(data, "presence", limit=16, required=True))
-    if kind == "take":
-        return TakeChat(chat_id=_string(data, "chat_id", limit=MAX_CHAT_ID_CHARS))
-    if kind not in ("message", "typing", "end"):
+    if kind in ("take", "accept"):
+        return TakeChat(
+            chat_id=_string(data, "chat_id", limit=MAX_CHAT_ID_CHARS, required=kind == "accept")
+        )
+    if kind == "auto_accept":
+        return SetAutoAccept(enabled=_bool(data, "enabled"))
+    if kind not in ("message", "typing", "end", "decline", "transfer"):
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
     chat_id = _string(data, "chat_id", limit=MAX_CHAT_ID_CHARS, required=True)
     if kind == "message":
         return _send_text(data, max_text_chars, chat_id=chat_id)
     if kind == "typing":
         return Typing(active=_bool(data, "active", default=True), chat_id=chat_id)
+    if kind == "decline":
+        return DeclineOffer(chat_id=chat_id)
+    if kind == "transfer":
+        return TransferChat(
+            chat_id=chat_id,
+            to=_string(data, "to", limit=MAX_CHOICE_CHARS).strip().lower(),
+            reason=_code(data, "reason", TRANSFER_REASONS, required=True),
+        )
     if kind == "end":
         outcome = data.get("outcome", [])
         if not isinstance(outcome, list) or not all(isinstance(o, str) for o in outcome):

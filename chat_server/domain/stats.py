@@ -9,23 +9,28 @@ Counting rule: every chat is counted exactly once, when it ends, in the hash of 
 local hour (Europe/Stockholm) it was *offered* (entered the queue). So on every day
 ``chats_offered == chats_answered + chats_abandoned`` holds and a service level never mixes
 chats of two days. Chats still waiting or active belong to the live queue, not to these counters.
+Day and hour come from :func:`local_day_and_hour`.
 
 Waits and handle times are histograms with fixed bucket bounds, so percentiles need no
 individual rows. The bounds are part of the stored data: changing them needs a migration.
+
+Exporting (date ranges, small-cell suppression, CSV, the statistics page's report) lives in
+:mod:`chat_server.domain.stats_export`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime
 from typing import Final, Literal
+from zoneinfo import ZoneInfo
 
 from .models import EndReason
+from .outcomes import OUTCOMES
+from .vocabulary import LANGUAGES, TOPICS
 
 # --- histograms ---------------------------------------------------------------------------
 
@@ -106,6 +111,7 @@ CHATS_OFFERED: Final = "chats_offered"
 CHATS_ANSWERED: Final = "chats_answered"
 CHATS_ABANDONED: Final = "chats_abandoned"
 CHATS_ABANDONED_SHORT: Final = "chats_abandoned_short"
+CHATS_URGENT: Final = "chats_urgent"  # the visitor marked the chat urgent
 OFFERED_BY_HOUR: Final = "offered_by_hour"
 ANSWERED_BY_HOUR: Final = "answered_by_hour"
 ABANDONED_BY_HOUR: Final = "abandoned_by_hour"
@@ -119,6 +125,9 @@ END_REASON: Final = "end_reason"
 CALLBACKS_REQUESTED: Final = "callbacks_requested"
 CALLBACKS_COMPLETED: Final = "callbacks_completed"
 CALLBACKS_FAILED: Final = "callbacks_failed"
+CALLBACKS_RETRY: Final = "callbacks_retry"  # an attempt without answer, to be tried again
+CALLBACKS_CANCELLED: Final = "callbacks_cancelled"  # by the visitor, with the status code
+CALLBACKS_EXPIRED: Final = "callbacks_expired"  # every window passed without a final outcome
 FEEDBACK_RESPONSES: Final = "feedback_responses"
 FEEDBACK: Final = "feedback"  # labels: question, answer
 
@@ -128,6 +137,7 @@ METRIC_LABEL_COUNTS: Final[Mapping[str, int]] = {
     CHATS_ANSWERED: 0,
     CHATS_ABANDONED: 0,
     CHATS_ABANDONED_SHORT: 0,
+    CHATS_URGENT: 0,
     OFFERED_BY_HOUR: 1,
     ANSWERED_BY_HOUR: 1,
     ABANDONED_BY_HOUR: 1,
@@ -141,6 +151,9 @@ METRIC_LABEL_COUNTS: Final[Mapping[str, int]] = {
     CALLBACKS_REQUESTED: 0,
     CALLBACKS_COMPLETED: 0,
     CALLBACKS_FAILED: 0,
+    CALLBACKS_RETRY: 0,
+    CALLBACKS_CANCELLED: 0,
+    CALLBACKS_EXPIRED: 0,
     FEEDBACK_RESPONSES: 0,
     FEEDBACK: 2,
 }
@@ -152,12 +165,17 @@ CONTACT_AGAIN: Final = "contact_again"  # "Skulle du kontakta oss igen?" yes/no/
 HELPED_SCORES: Final = ("1", "2", "3", "4", "5")
 CONTACT_AGAIN_ANSWERS: Final = ("yes", "no", "unsure")
 END_REASONS: Final = tuple(reason.value for reason in EndReason)
-CallbackStatus = Literal["requested", "completed", "failed"]
+# "completed", "failed" and "retry" are what domain.callbacks.apply_outcome counts an attempt as.
+CallbackStatus = Literal["requested", "completed", "failed", "retry", "cancelled", "expired"]
 _CALLBACK_FIELDS: Final[Mapping[str, str]] = {
     "requested": CALLBACKS_REQUESTED,
     "completed": CALLBACKS_COMPLETED,
     "failed": CALLBACKS_FAILED,
+    "retry": CALLBACKS_RETRY,
+    "cancelled": CALLBACKS_CANCELLED,
+    "expired": CALLBACKS_EXPIRED,
 }
+CALLBACK_STATUSES: Final = tuple(_CALLBACK_FIELDS)
 _LABEL = re.compile(r"[a-z0-9_]{1,40}")
 
 
@@ -166,32 +184,15 @@ class Vocabulary:
     """The allow-lists of topics, languages and outcomes (referrals are ``referral_*``).
 
     Configuration may pass its own. The widget's topic and language choices and the console's
-    outcome picklist should send exactly these codes; anything else is counted as "other".
-    Raises ``ValueError`` if an entry is not a short lowercase code.
+    outcome picklist send exactly these codes: by default the shared lists of
+    :mod:`chat_server.domain.vocabulary` and :mod:`chat_server.domain.outcomes`. Anything else
+    is counted as "other"; the widget's own topic "other" is counted there too, so it is not
+    listed. Raises ``ValueError`` if an entry is not a short lowercase code.
     """
 
-    topics: tuple[str, ...] = (
-        "close_relationship",
-        "honour",
-        "sex_for_compensation",
-        "worried_about_someone",
-        "professional",
-    )
-    languages: tuple[str, ...] = ("sv", "en", "ar", "fa", "so", "ti", "uk")
-    outcomes: tuple[str, ...] = (
-        "support_talk",
-        "information",
-        "safety_planning",
-        "callback_booked",
-        "emergency_112",
-        "referral_nexus",
-        "referral_stodteamet",
-        "referral_shelter",
-        "referral_police",
-        "referral_healthcare",
-        "referral_social_services",
-        "referral_kvinnofridslinjen",
-    )
+    topics: tuple[str, ...] = tuple(topic for topic in TOPICS if topic != OTHER)
+    languages: tuple[str, ...] = LANGUAGES
+    outcomes: tuple[str, ...] = tuple(outcome.code for outcome in OUTCOMES)
 
     def __post_init__(self) -> None:
         for code in (*self.topics, *self.languages, *self.outcomes):
@@ -222,6 +223,24 @@ def counter_field(metric: str, *labels: str) -> str:
     return ":".join((metric, *labels))
 
 
+def local_day_and_hour(epoch_ms: int, tz: ZoneInfo) -> tuple[date, int]:
+    """The local calendar day and hour (0–23) of an instant given in Unix epoch milliseconds.
+
+    On the autumn day the repeated hour 02 counts both of its occurrences as hour 02.
+    """
+    local = datetime.fromtimestamp(epoch_ms / 1000, UTC).astimezone(tz)
+    return local.date(), local.hour
+
+
+def is_counter_field(field: str) -> bool:
+    """Whether ``field`` is a well-formed counter name (a known metric with its labels), as
+    :func:`counter_field` would build it; used to check counters read back from storage."""
+    metric, *labels = field.split(":")
+    return METRIC_LABEL_COUNTS.get(metric) == len(labels) and all(
+        _LABEL.fullmatch(label) for label in labels
+    )
+
+
 def _hour_label(hour: int) -> str:
     if not 0 <= hour <= 23:
         raise ValueError("hour must be 0–23")
@@ -238,6 +257,7 @@ def increments_for_chat_ended(
     outcomes: Iterable[str],
     hour: int,
     end_reason: str = "",
+    urgent: bool = False,
     vocabulary: Vocabulary = DEFAULT_VOCABULARY,
 ) -> dict[str, int]:
     """The counters one ended chat adds to the hash of the day it was offered.
@@ -257,6 +277,8 @@ def increments_for_chat_ended(
         counter_field(TOPIC, allowed_label(topic, vocabulary.topics)): 1,
         counter_field(LANGUAGE, allowed_label(language, vocabulary.languages)): 1,
     }
+    if urgent:
+        increments[CHATS_URGENT] = 1
     if answered:
         increments[CHATS_ANSWERED] = 1
         increments[counter_field(ANSWERED_BY_HOUR, hour_label)] = 1
@@ -285,6 +307,7 @@ def increments_for_abandoned(
     language: str,
     hour: int,
     end_reason: str = "",
+    urgent: bool = False,
     vocabulary: Vocabulary = DEFAULT_VOCABULARY,
 ) -> dict[str, int]:
     """The counters of a chat the visitor left (or that expired) before anyone answered."""
@@ -297,6 +320,7 @@ def increments_for_abandoned(
         outcomes=(),
         hour=hour,
         end_reason=end_reason,
+        urgent=urgent,
         vocabulary=vocabulary,
     )
 
@@ -304,7 +328,7 @@ def increments_for_abandoned(
 def increments_for_callback(status: CallbackStatus) -> dict[str, int]:
     """The counter one callback event adds; raises ``ValueError`` for an unknown status."""
     if status not in _CALLBACK_FIELDS:
-        raise ValueError("callback status must be requested, completed or failed")
+        raise ValueError(f"callback status must be one of {', '.join(CALLBACK_STATUSES)}")
     return {_CALLBACK_FIELDS[status]: 1}
 
 
@@ -337,9 +361,9 @@ def all_fields(vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> list[str]:
         (ANSWERED_BY_HOUR, hours),
         (ABANDONED_BY_HOUR, hours),
     ]
-    fields = [CHATS_OFFERED, CHATS_ANSWERED, CHATS_ABANDONED, CHATS_ABANDONED_SHORT]
+    fields = [CHATS_OFFERED, CHATS_ANSWERED, CHATS_ABANDONED, CHATS_ABANDONED_SHORT, CHATS_URGENT]
     fields += [counter_field(metric, label) for metric, labels in labelled for label in labels]
-    fields += [CALLBACKS_REQUESTED, CALLBACKS_COMPLETED, CALLBACKS_FAILED, FEEDBACK_RESPONSES]
+    fields += [*_CALLBACK_FIELDS.values(), FEEDBACK_RESPONSES]
     fields += [counter_field(FEEDBACK, HELPED, s) for s in (*HELPED_SCORES, OTHER)]
     fields += [counter_field(FEEDBACK, CONTACT_AGAIN, a) for a in (*CONTACT_AGAIN_ANSWERS, OTHER)]
     return fields
@@ -403,233 +427,6 @@ def live_summary(
             t: service_level(answered_within_target(waits, t), offered, short) for t in targets_s
         },
     )
-
-
-# --- date ranges --------------------------------------------------------------------------
-
-MAX_EXPORT_DAYS: Final = 366
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-class StatsRangeError(ValueError):
-    """A date range that cannot be exported; ``code`` is stable, ``message`` is for people
-    (Swedish first, English second)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class DateRange:
-    """Whole days from ``start`` to ``end``, both included."""
-
-    start: date
-    end: date
-
-    def __post_init__(self) -> None:
-        if self.end < self.start:
-            raise ValueError("a date range cannot end before it starts")
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def dates(self) -> Iterator[date]:
-        """Every day of the range, in order."""
-        return (self.start + timedelta(days=i) for i in range(self.days))
-
-
-def _parse_day(text: str, name_sv: str, name_en: str) -> date:
-    shown = repr(text[:20])
-    problem = StatsRangeError(
-        "invalid_date",
-        f"Ogiltigt {name_sv} {shown}: skriv ÅÅÅÅ-MM-DD. / "
-        f"Invalid {name_en} {shown}: write YYYY-MM-DD.",
-    )
-    # date.fromisoformat alone would also take "20240501" and "2024-W18-3".
-    if not _ISO_DATE.fullmatch(text):
-        raise problem
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise problem from None
-
-
-def parse_date_range(
-    start: str, end: str, today: date, max_days: int = MAX_EXPORT_DAYS
-) -> DateRange:
-    """The range from two YYYY-MM-DD strings; ``end`` may be today (a partial day) at latest.
-
-    Raises :class:`StatsRangeError` with code ``invalid_date``, ``end_before_start``,
-    ``end_in_future`` or ``range_too_long`` (more than ``max_days`` days).
-    """
-    first = _parse_day(start, "startdatum", "start date")
-    last = _parse_day(end, "slutdatum", "end date")
-    if last < first:
-        raise StatsRangeError(
-            "end_before_start",
-            f"Slutdatum {last} ligger före startdatum {first}. / "
-            f"The end date {last} is before the start date {first}.",
-        )
-    if last > today:
-        raise StatsRangeError(
-            "end_in_future",
-            f"Slutdatum {last} ligger i framtiden (i dag är det {today}). / "
-            f"The end date {last} is in the future (today is {today}).",
-        )
-    span = DateRange(first, last)
-    if span.days > max_days:
-        raise StatsRangeError(
-            "range_too_long",
-            f"Perioden är {span.days} dagar; högst {max_days} dagar åt gången. / "
-            f"The range is {span.days} days; at most {max_days} days at a time.",
-        )
-    return span
-
-
-# --- export: merging, small-cell suppression, CSV -----------------------------------------
-
-MIN_PUBLISHED_COUNT: Final = 5
-COMPLEMENTARY_MARKER: Final = "x"
-
-# Fields whose members add up to a total. Members of a prefix group are every field of the
-# row starting with the prefix. A group only binds a row where the sums really match (handle
-# times, for instance, are optional), but then anyone who knows the rule can use it.
-_PREFIX_GROUPS: Final = (
-    (CHATS_OFFERED, (TOPIC, LANGUAGE, OFFERED_BY_HOUR, END_REASON)),
-    (CHATS_ANSWERED, (WAIT, HANDLE, ANSWERED_BY_HOUR)),
-    (CHATS_ABANDONED, (ABANDON_WAIT, ABANDONED_BY_HOUR)),
-    (FEEDBACK_RESPONSES, (f"{FEEDBACK}:{HELPED}", f"{FEEDBACK}:{CONTACT_AGAIN}")),
-)
-_LISTED_GROUPS: Final = (
-    (CHATS_OFFERED, (CHATS_ANSWERED, CHATS_ABANDONED)),
-    (CALLBACKS_REQUESTED, (CALLBACKS_COMPLETED, CALLBACKS_FAILED)),
-    *(
-        (
-            f"{OFFERED_BY_HOUR}:{h:02d}",
-            (f"{ANSWERED_BY_HOUR}:{h:02d}", f"{ABANDONED_BY_HOUR}:{h:02d}"),
-        )
-        for h in range(24)
-    ),
-)
-
-
-def merge_days(days: Iterable[Mapping[str, int]]) -> dict[str, int]:
-    """The field-by-field sum of several days' counters."""
-    merged: dict[str, int] = {}
-    for day in days:
-        for field, count in day.items():
-            merged[field] = merged.get(field, 0) + count
-    return merged
-
-
-def _groups(table: Mapping[str, int]) -> list[tuple[str, list[str]]]:
-    groups = [(total, list(members)) for total, members in _LISTED_GROUPS]
-    for total, prefixes in _PREFIX_GROUPS:
-        for prefix in prefixes:
-            groups.append((total, sorted(f for f in table if f.startswith(prefix + ":"))))
-    return [
-        (total, members)
-        for total, members in groups
-        if table.get(total, 0) > 0 and sum(table.get(m, 0) for m in members) == table[total]
-    ]
-
-
-def _some_cell_pinned(bounds: list[tuple[float, float]], hidden_sum: int) -> bool:
-    """Whether a known sum of hidden cells, each within its (low, high), fixes one of them."""
-    lows = sum(low for low, _ in bounds)
-    finite_highs = sum(high for _, high in bounds if math.isfinite(high))
-    open_count = sum(1 for _, high in bounds if math.isinf(high))
-    for low, high in bounds:
-        if math.isinf(high):
-            others_high = math.inf if open_count > 1 else finite_highs
-        else:
-            others_high = math.inf if open_count else finite_highs - high
-        least = max(low, hidden_sum - others_high)
-        most = min(high, hidden_sum - (lows - low))
-        if least >= most:
-            return True
-    return False
-
-
-def suppress_small_cells(
-    table: Mapping[str, int], min_count: int = MIN_PUBLISHED_COUNT
-) -> dict[str, str]:
-    """One row of counters as export cells, with small counts withheld.
-
-    A count of 1 to ``min_count − 1`` could point at a person in a municipality this size (a
-    rare language on a quiet day), so it becomes ``"<5"``; 0 stays ``"0"`` (it reveals no one).
-
-    Totals could give a withheld cell away (offered 20, answered 17, abandoned "<5"), so cells
-    are also withheld *complementarily* (marked ``"x"``, always ≥ ``min_count``) until, in
-    every group of fields known to add up to a total, no withheld cell can be computed exactly
-    from the total, the published cells and the bounds the markers disclose. The smallest
-    published member goes first; if none is left, the total itself. Limitations: groups are
-    checked one at a time (combining several, as a linear program would, can narrow a withheld
-    cell to a short interval) and rows are independent, so differencing two exports of
-    overlapping ranges can still reveal a small count. No total row is emitted for that reason.
-    """
-    small = f"<{min_count}"
-    primary = {f for f, n in table.items() if 0 < n < min_count}
-    extra: set[str] = set()
-    groups = _groups(table)
-    changed = True
-    while changed:
-        changed = False
-        for total, members in groups:
-            hidden = primary | extra
-            in_view = sorted((table.get(m, 0), m) for m in members if m not in hidden)
-            nonzero_in_view = [m for n, m in in_view if n > 0]
-            hidden_members = [m for m in members if m in hidden]
-            pick: str | None = None
-            if total in hidden:
-                # A withheld total is still given away if all its members are published.
-                if not hidden_members and nonzero_in_view:
-                    pick = nonzero_in_view[0]
-            elif hidden_members:
-                bounds = [_disclosed_bounds(m in primary, min_count) for m in hidden_members]
-                hidden_sum = table[total] - sum(n for n, _ in in_view)
-                if _some_cell_pinned(bounds, hidden_sum):
-                    pick = nonzero_in_view[0] if nonzero_in_view else total
-            if pick is not None:
-                extra.add(pick)
-                changed = True
-    return {
-        field: small if field in primary else COMPLEMENTARY_MARKER if field in extra else str(n)
-        for field, n in table.items()
-    }
-
-
-def _disclosed_bounds(is_small: bool, min_count: int) -> tuple[float, float]:
-    """What a marker tells a reader: "<5" is 1–4, "x" is at least 5 (see suppress_small_cells)."""
-    return (1, min_count - 1) if is_small else (min_count, math.inf)
-
-
-def to_csv_rows(
-    per_day: Mapping[date, Mapping[str, int]],
-    fields: Sequence[str],
-    min_count: int = MIN_PUBLISHED_COUNT,
-) -> list[list[str]]:
-    """A header row (``date`` and ``fields``) and one suppressed row per day, oldest first.
-
-    Suppression looks at the whole day, not just the exported fields, so choosing columns
-    cannot undo it. A field the day lacks is "0". Every cell is a date, a number, "<5" or
-    "x", so no cell can start a spreadsheet formula.
-    """
-    rows = [["date", *fields]]
-    for day in sorted(per_day):
-        cells = suppress_small_cells(per_day[day], min_count)
-        rows.append([day.isoformat(), *(cells.get(field, "0") for field in fields)])
-    return rows
-
-
-def render_csv(rows: Iterable[Sequence[str]]) -> str:
-    """The rows as RFC 4180 CSV text (comma-separated, CRLF line ends)."""
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue()
 
 
 # --- live chart ---------------------------------------------------------------------------

@@ -96,6 +96,10 @@ def _reject(code: str) -> ProtocolError:
         ErrorCode.NOT_ALLOWED_NOW: "that is not possible in the chat's present state",
         ErrorCode.AT_CAPACITY: "you already hold as many chats as your capacity allows",
         ErrorCode.QUEUE_EMPTY: "nobody is waiting",
+        ErrorCode.OFFERED_ELSEWHERE: "this chat is being offered to another counsellor",
+        ErrorCode.TARGET_UNAVAILABLE: "that counsellor is not available",
+        ErrorCode.TARGET_AT_CAPACITY: "that counsellor has no room for another chat",
+        ErrorCode.INVALID_FIELD: "that is not a valid target",
     }
     return ProtocolError(code, messages.get(code, code))
 
@@ -206,7 +210,7 @@ class ChatStore:
                     ts_ms=int(fields.get("ts", 0)),
                     seq=int(as_str(entry_id).split("-", 1)[1]),
                     text=fields.get("text", ""),
-                    extra={"cid": fields["cid"]} if fields.get("cid") else {},
+                    extra={k: v for k, v in fields.items() if k not in _EVENT_FIELDS and v},
                 )
             )
         return events
@@ -215,7 +219,7 @@ class ChatStore:
         """Take ``chat_id`` (or the first waiting chat); returns the chat id or raises."""
         k = self._keys
         claimed, status = await self._scripts.claim_chat(
-            keys=[k.queue, k.staff_chats(username)],
+            keys=[k.queue, k.staff_chats(username), k.staff_offers(username)],
             args=[
                 k.prefix,
                 username,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -12,6 +12,10 @@ SOCKET_TIMEOUT_S = 3.0
 CONNECT_TIMEOUT_S = 1.0
 HEALTH_CHECK_INTERVAL_S = 5
 RETRIES = 2
+# A bounded pool that makes a burst wait for a free connection instead of failing (redis-py's
+# default pool raises MaxConnectionsError past 100).
+MAX_CONNECTIONS = 64
+POOL_WAIT_S = 10.0
 
 
 def connect(url: str) -> Redis:
@@ -20,8 +24,10 @@ def connect(url: str) -> Redis:
     Short timeouts matter: while Redis is away, a request must get a clear error within about
     a second rather than hang, and the server must not spin.
     """
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_S,
         decode_responses=True,
         socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
@@ -30,3 +36,4 @@ def connect(url: str) -> Redis:
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         client_name="nexus-chat",
     )
+    return Redis.from_pool(pool)  # the client owns the pool and closes it

@@ -29,6 +29,26 @@ class Keys:
     def staff_chats(self, username: str) -> str:
         return f"{self.prefix}staff:{username}:chats"
 
+    def staff_offers(self, username: str) -> str:
+        return f"{self.prefix}staff:{username}:offers"
+
+    def chat_exclusions(self, chat_id: str) -> str:
+        """Counsellors who declined or let an offer of this chat run out (or handed it on)."""
+        return f"{self.prefix}chat:{chat_id}:excl"
+
+    @property
+    def routing_lock(self) -> str:
+        return f"{self.prefix}routing:lock"
+
+    @property
+    def backup_alerted(self) -> str:
+        return f"{self.prefix}routing:backup-alerted"
+
+    @property
+    def recent_handle_times(self) -> str:
+        """Handle times (seconds) of the last chats: numbers only, for the wait estimate."""
+        return f"{self.prefix}stats:recent-handle-s"
+
     def staff_presence(self, username: str) -> str:
         return f"{self.prefix}staff:{username}:presence"
 

@@ -32,6 +32,13 @@ class PresenceStore:
             pipe.publish(self._keys.queue_channel, "presence")
             await pipe.execute()
 
+    async def set_auto_accept(self, username: str, enabled: bool) -> None:
+        await self._redis.hset(self._keys.staff_presence(username), "auto_accept", int(enabled))
+
+    async def mark_idle(self, username: str, now_ms: int) -> None:
+        """A chat of theirs ended: routing prefers whoever has been idle longest."""
+        await self._redis.hset(self._keys.staff_presence(username), "idle_since_ms", now_ms)
+
     async def renew(self, username: str) -> None:
         await self._redis.expire(self._keys.staff_presence(username), PRESENCE_TTL_S)
 

@@ -7,7 +7,17 @@ from importlib import resources
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-SCRIPT_NAMES = ("post_event", "claim_chat", "end_chat", "queue_snapshot", "touch_chat")
+SCRIPT_NAMES = (
+    "post_event",
+    "claim_chat",
+    "end_chat",
+    "queue_snapshot",
+    "touch_chat",
+    "offer_chat",
+    "withdraw_offer",
+    "transfer_chat",
+    "routing_snapshot",
+)
 
 
 class Scripts:
@@ -22,3 +32,7 @@ class Scripts:
         self.end_chat: AsyncScript = loaded["end_chat"]
         self.queue_snapshot: AsyncScript = loaded["queue_snapshot"]
         self.touch_chat: AsyncScript = loaded["touch_chat"]
+        self.offer_chat: AsyncScript = loaded["offer_chat"]
+        self.withdraw_offer: AsyncScript = loaded["withdraw_offer"]
+        self.transfer_chat: AsyncScript = loaded["transfer_chat"]
+        self.routing_snapshot: AsyncScript = loaded["routing_snapshot"]

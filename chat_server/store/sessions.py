@@ -1,4 +1,8 @@
-"""Staff sessions in Redis: random ids, stored only as hashes, idle and absolute timeouts."""
+"""Staff sessions in Redis: random ids, stored only as hashes, idle and absolute timeouts.
+
+A session records the account's session epoch at login (see ``accounts.StaffDirectory``);
+the web layer refuses a session whose epoch is behind the account's.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ class StaffSession:
     username: str
     created_ms: int
     csrf_token: str
+    epoch: int = 0
 
 
 class SessionStore:
@@ -35,19 +40,22 @@ class SessionStore:
         self._idle_s = idle_s
         self._absolute_s = absolute_s
 
-    async def create(self, username: str, now_ms: int) -> StaffSession:
-        """A new session with a fresh random id (ids are never reused across logins)."""
+    async def create(self, username: str, now_ms: int, epoch: int = 0) -> StaffSession:
+        """A new session with a fresh random id (ids are never reused across logins), made
+        under the account's session ``epoch``."""
         session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
         csrf = secrets.token_urlsafe(CSRF_TOKEN_BYTES)
         digest = hash_session_id(session_id)
         key, index = self._keys.session(digest), self._keys.staff_sessions(username)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"user": username, "created_ms": now_ms, "csrf": csrf})
+            pipe.hset(
+                key, mapping={"user": username, "created_ms": now_ms, "csrf": csrf, "epoch": epoch}
+            )
             pipe.expire(key, self._idle_s)
             pipe.sadd(index, digest)
             pipe.expire(index, self._absolute_s)
             await pipe.execute()
-        return StaffSession(session_id, username, now_ms, csrf)
+        return StaffSession(session_id, username, now_ms, csrf, epoch)
 
     async def get(self, session_id: str, now_ms: int) -> StaffSession | None:
         """The live session for ``session_id``, its idle timer renewed; None if expired."""
@@ -63,7 +71,13 @@ class SessionStore:
             return None
         remaining_s = self._absolute_s - (now_ms - created_ms) // 1000
         await self._redis.expire(key, max(1, min(self._idle_s, remaining_s)))
-        return StaffSession(session_id, data["user"], created_ms, data.get("csrf", ""))
+        return StaffSession(
+            session_id,
+            data["user"],
+            created_ms,
+            data.get("csrf", ""),
+            int(data.get("epoch", 0)),
+        )
 
     async def delete(self, session_id: str, username: str) -> None:
         digest = hash_session_id(session_id)

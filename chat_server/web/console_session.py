@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 
 from aiohttp import WSMsgType, web
@@ -15,16 +16,35 @@ from redis.exceptions import RedisError
 
 from ..domain import protocol as p
 from ..domain.models import ChatEvent, EndReason, Presence, Sender, StaffAccount
+from ..domain.outcomes import UnknownOutcomeError, validate_outcomes
+from ..domain.queue import queue_score
 from ..services import Services
 from ..store.chats import QueueSnapshot
 from ..store.sessions import StaffSession, hash_session_id
+from .chat_end import after_chat_end
 from .feed import ChatFeed
 from .peer import Peer
 
 log = logging.getLogger(__name__)
 
 SESSION_CHECK_S = 20.0
-QUEUE_SHOWN = 50
+QUEUE_SHOWN = 20
+
+
+def queue_frame(snapshot: QueueSnapshot, now_ms: int) -> str:
+    """The console's view of the queue: the total and the first QUEUE_SHOWN chats."""
+    shown = [
+        {
+            "chat_id": c.chat_id,
+            "alias": snapshot.aliases.get(c.chat_id, ""),
+            "waited_s": max(0, (now_ms - c.enqueued_ms) // 1000),
+            "urgent": c.urgent,
+            "topic": c.topic,
+            "language": c.language,
+        }
+        for c in snapshot.chats[:QUEUE_SHOWN]
+    ]
+    return p.encode("queue", waiting=snapshot.waiting, chats=shown)
 
 
 def render_for_console(chat_id: str, event: ChatEvent) -> str | None:
@@ -43,6 +63,9 @@ def render_for_console(chat_id: str, event: ChatEvent) -> str | None:
         )
     if event.kind == "joined":
         return p.encode("chat_state", chat_id=chat_id, state="active", seq=event.seq)
+    if event.kind == "transferred":
+        return p.encode("chat_transferred", chat_id=chat_id, seq=event.seq, reason=event.text,
+                        state=event.extra.get("state", ""))  # fmt: skip
     if event.kind == "ended":
         return p.encode("chat_ended", chat_id=chat_id, by=event.sender.value, reason=event.text)
     if event.kind == "typing" and event.sender is Sender.VISITOR:
@@ -76,20 +99,9 @@ class ConsoleSession:
 
     # --- pushed from elsewhere -----------------------------------------------------------
 
-    def show_queue(self, snapshot: QueueSnapshot) -> None:
-        now = self.services.clock_ms()
-        shown = [
-            {
-                "chat_id": c.chat_id,
-                "alias": snapshot.aliases.get(c.chat_id, ""),
-                "waited_s": max(0, (now - c.enqueued_ms) // 1000),
-                "urgent": c.urgent,
-                "topic": c.topic,
-                "language": c.language,
-            }
-            for c in snapshot.chats[:QUEUE_SHOWN]
-        ]
-        self.peer.send(p.encode("queue", waiting=snapshot.waiting, chats=shown))
+    def show_queue(self, frame: str) -> None:
+        """The queue frame, encoded once per change for every console (see queue_frame)."""
+        self.peer.send(frame)
 
     def show_service(self, ok: bool) -> None:
         self.peer.send(p.encode("service", status="ok" if ok else "unavailable"))
@@ -97,6 +109,23 @@ class ConsoleSession:
     def _on_staff_nudge(self, _channel: str, data: str) -> None:
         if data in ("logout", f"logout:{hash_session_id(self.session.session_id)}"):
             self.peer.close_soon(p.CloseCode.UNAUTHORIZED, "signed out")
+            return
+        if not data.startswith("{"):
+            return
+        event = json.loads(data)
+        kind = event.pop("kind", "")
+        if kind == "offer":
+            self.peer.send(p.encode("offer", **event))
+        elif kind == "offer_expired":
+            self.peer.send(p.encode("offer_withdrawn", chat_id=event["chat_id"], reason="timeout"))
+            self.peer.send(p.encode("presence", presence=Presence.PAUSED.value,
+                                    reason="offer_timeout"))  # fmt: skip
+        elif kind == "offer_withdrawn":
+            self.peer.send(p.encode("offer_withdrawn", **event))
+        elif kind == "assigned":
+            asyncio.get_running_loop().create_task(self._adopt(event))
+        elif kind == "backup_alert":
+            self.peer.send(p.encode("backup_alert", longest_wait_s=event["longest_wait_s"]))
 
     # --- the connection ------------------------------------------------------------------
 
@@ -161,9 +190,29 @@ class ConsoleSession:
         for info in chats:
             await self._follow(info.chat_id)
         if s.queue_watch and s.queue_watch.latest:
-            self.show_queue(s.queue_watch.latest)
+            self.show_queue(queue_frame(s.queue_watch.latest, s.clock_ms()))
         elif s.queue_watch:
             s.queue_watch.poke()
+
+    async def _adopt(self, event: dict[str, str]) -> None:
+        """A chat became ours without a click here (auto-accept, a colleague's transfer)."""
+        chat_id = event["chat_id"]
+        if chat_id in self.feeds:
+            return
+        try:
+            await self._open(chat_id, transferred_from=event.get("from", ""),
+                             reason=event.get("reason", ""))  # fmt: skip
+        except RedisError:
+            log.warning("could not open an assigned chat; it shows at the next reconnect")
+
+    async def _open(self, chat_id: str, **extra: str) -> None:
+        info = await self.services.chats.info(chat_id)
+        if info is None or info.counsellor != self.username:
+            return
+        self.peer.send(p.encode("chat_opened", chat_id=chat_id, alias=info.alias,
+                                topic=info.topic, language=info.language, urgent=info.urgent,
+                                **{k: v for k, v in extra.items() if v}))  # fmt: skip
+        await self._follow(chat_id)
 
     async def _follow(self, chat_id: str) -> None:
         s = self.services
@@ -239,18 +288,16 @@ class ConsoleSession:
             chat_id = await s.chats.claim(
                 self.username, capacity=self.account.capacity, now_ms=now, chat_id=message.chat_id
             )
-            info = await s.chats.info(chat_id)
-            self.peer.send(
-                p.encode(
-                    "chat_opened",
-                    chat_id=chat_id,
-                    alias=info.alias if info else "",
-                    topic=info.topic if info else "",
-                    language=info.language if info else "",
-                    urgent=info.urgent if info else False,
-                )
-            )
-            await self._follow(chat_id)
+            await self._open(chat_id)
+        elif isinstance(message, p.DeclineOffer):
+            if not await s.routing.withdraw(message.chat_id, self.username):
+                raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "no such offer to you")
+            self.peer.send(p.encode("offer_withdrawn", chat_id=message.chat_id, reason="declined"))
+        elif isinstance(message, p.TransferChat):
+            await self._transfer(message, now)
+        elif isinstance(message, p.SetAutoAccept):
+            await s.presence.set_auto_accept(self.username, message.enabled)
+            self.peer.send(p.encode("auto_accept", enabled=message.enabled))
         elif isinstance(message, p.SendText):
             try:
                 seq = await s.chats.post(
@@ -263,6 +310,7 @@ class ConsoleSession:
                 )
             except p.ProtocolError as error:
                 raise error.for_client_message(message.client_id) from None
+            s.metrics.messages_relayed.inc()
             self.peer.send(
                 p.encode("ack", chat_id=message.chat_id, client_id=message.client_id, seq=seq)
             )
@@ -272,13 +320,37 @@ class ConsoleSession:
                 message.chat_id, {"kind": "typing", "from": "counsellor", "active": message.active}
             )
         elif isinstance(message, p.EndChat):
-            await s.chats.end(
-                message.chat_id,
-                by=Sender.COUNSELLOR,
-                reason=EndReason.COUNSELLOR_ENDED.value,
-                now_ms=now,
-                counsellor=self.username,
-            )
+            try:
+                outcome = validate_outcomes(message.outcome)
+            except UnknownOutcomeError as error:
+                raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, str(error)) from None
+            reason = EndReason.COUNSELLOR_ENDED.value
+            ended = await s.chats.end(message.chat_id, by=Sender.COUNSELLOR, reason=reason,
+                                      now_ms=now, counsellor=self.username)  # fmt: skip
+            await after_chat_end(s, ended, now, reason, outcome)
+
+    async def _transfer(self, message: p.TransferChat, now: int) -> None:
+        """Hand a chat on, with its conversation, to a colleague or back to the queue."""
+        s = self.services
+        self._require_own(message.chat_id)
+        target = s.staff.get(message.to) if message.to else None
+        if message.to and (target is None or target.disabled):
+            raise p.ProtocolError(p.ErrorCode.TARGET_UNAVAILABLE, "no such colleague on duty")
+        info = await s.chats.info(message.chat_id)
+        if info is None:
+            raise p.ProtocolError(p.ErrorCode.CHAT_NOT_FOUND, "the chat has ended")
+        await s.routing.transfer(
+            message.chat_id, holder=self.username, to=target.username if target else "",
+            to_capacity=target.capacity if target else 0, reason=message.reason, now_ms=now,
+            queue_score=queue_score(info.enqueued_ms, info.urgent),
+        )  # fmt: skip
+        if target is not None:
+            await s.routing.publish_to_staff(target.username, {
+                "kind": "assigned", "chat_id": message.chat_id, "from": self.account.shown_name,
+                "reason": message.reason})  # fmt: skip
+        self._forget_soon(message.chat_id)
+        self.peer.send(p.encode("chat_released", chat_id=message.chat_id,
+                                to=target.username if target else ""))  # fmt: skip
 
     def _require_own(self, chat_id: str) -> None:
         if chat_id not in self.feeds:

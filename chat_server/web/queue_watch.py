@@ -12,9 +12,11 @@ import logging
 
 from redis.exceptions import RedisError
 
+from ..domain.estimate import estimate_wait_s, overflow
 from ..domain.queue import positions
 from ..services import Services
 from ..store.chats import QueueSnapshot
+from .console_session import queue_frame
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ class QueueWatch:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._dirty = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.latest: QueueSnapshot | None = None
 
@@ -34,6 +37,7 @@ class QueueWatch:
         self._task = asyncio.create_task(self._loop(), name="queue-watch")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -47,9 +51,12 @@ class QueueWatch:
 
     async def _loop(self) -> None:
         interval = self._services.settings.sweep_interval_s
-        while True:
+        # A flag as well as the cancel: redis-py may turn a cancel during a command into a
+        # connection error, which the loop would otherwise survive.
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), timeout=interval)
+                async with asyncio.timeout(interval):
+                    await self._dirty.wait()
             await asyncio.sleep(DEBOUNCE_S)
             self._dirty.clear()
             try:
@@ -60,9 +67,18 @@ class QueueWatch:
             self._fan_out(snapshot)
 
     def _fan_out(self, snapshot: QueueSnapshot) -> None:
+        s = self._services
         where = positions([c.chat_id for c in snapshot.chats])
-        for chat_id, visitor in list(self._services.visitors.items()):
+        capacity = s.dispatcher.on_duty_capacity if s.dispatcher else 0
+        handle_s = s.dispatcher.recent_handle_s if s.dispatcher else ()
+        for chat_id, visitor in list(s.visitors.items()):
             if chat_id in where:
-                visitor.show_position(where[chat_id], snapshot.waiting)
-        for console in list(self._services.consoles):
-            console.show_queue(snapshot)
+                estimate = estimate_wait_s(where[chat_id], capacity, handle_s, s.estimates)
+                visitor.show_position(
+                    where[chat_id], snapshot.waiting, estimate,
+                    overflow(estimate, snapshot.waiting, s.estimates),
+                )  # fmt: skip
+        if s.consoles:
+            frame = queue_frame(snapshot, s.clock_ms())
+            for console in list(s.consoles):
+                console.show_queue(frame)

@@ -17,8 +17,11 @@ from ..domain import protocol as p
 from ..domain.models import ChatEvent, ChatState, EndReason, Sender
 from ..domain.ratelimit import Bucket, take
 from ..services import Services
+from ..store.stats import issue_feedback_token
+from .chat_end import after_chat_end
 from .feed import ChatFeed
 from .peer import Peer
+from .status_api import current_availability
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,15 @@ def render_for_visitor(_chat_id: str, event: ChatEvent) -> str | None:
         )
     if event.kind == "joined":
         return p.encode("state", state=ChatState.ACTIVE.value, seq=event.seq, ts=event.ts_ms)
+    if event.kind == "transferred":
+        return p.encode(
+            "state",
+            state=event.extra.get("state", ""),
+            seq=event.seq,
+            ts=event.ts_ms,
+            transferred=True,
+            reason=event.text,
+        )
     if event.kind == "ended":
         return p.encode("ended", seq=event.seq, by=event.sender.value, reason=event.text)
     if event.kind == "typing" and event.sender is Sender.COUNSELLOR:
@@ -59,20 +71,47 @@ class VisitorSession:
         self._messages = Bucket.full(now, settings.visitor_msgs_per_s, settings.visitor_msg_burst)
         self._typing = Bucket.full(now, 2.0, 4)
         self._errors = 0
-        self._last_position: tuple[int, int] | None = None
+        self._last_position: tuple[int, int, int | None, bool] | None = None
+        self._answered = False
 
     # --- pushed from elsewhere -----------------------------------------------------------
 
-    def show_position(self, position: int, waiting: int) -> None:
-        if (position, waiting) != self._last_position:
-            self._last_position = (position, waiting)
-            self.peer.send(p.encode("queue", position=position, waiting=waiting))
+    def show_position(
+        self, position: int, waiting: int, estimate_s: int | None, overflow: bool
+    ) -> None:
+        shown = (position, waiting, estimate_s, overflow)
+        if shown != self._last_position:
+            self._last_position = shown
+            self.peer.send(
+                p.encode(
+                    "queue",
+                    position=position,
+                    waiting=waiting,
+                    estimate_s=estimate_s,
+                    overflow=overflow,
+                )
+            )
 
     def show_service(self, ok: bool) -> None:
         self.peer.send(p.encode("service", status="ok" if ok else "unavailable"))
 
+    def _render(self, chat_id: str, event: ChatEvent) -> str | None:
+        if event.kind == "joined" or event.extra.get("state") == ChatState.ACTIVE.value:
+            self._answered = True
+        return render_for_visitor(chat_id, event)
+
     def _ended(self) -> None:
+        if self._answered:
+            self.peer.send(self._feedback_offer)
         self.peer.close_soon(p.CloseCode.NORMAL, "chat ended")
+
+    async def _feedback_offer(self) -> list[str]:
+        """A one-time token for the anonymous survey, after a chat a counsellor answered."""
+        try:
+            token = await issue_feedback_token(self.services.redis, self.services.keys.prefix)
+        except RedisError:
+            return []
+        return [p.encode("feedback", token=token)]
 
     def replaced(self) -> None:
         self.peer.close_soon(p.CloseCode.REPLACED, "opened elsewhere")
@@ -115,6 +154,15 @@ class VisitorSession:
         return False
 
     async def _start(self, hello: p.StartChat) -> bool:
+        state, _notice = await current_availability(self.services)
+        if not state.accepts_new_chats:
+            self.peer.send(
+                p.error_frame(
+                    p.ProtocolError(p.ErrorCode.CLOSED, "the chat takes no new conversations now")
+                )
+            )
+            self.peer.close_soon(p.CloseCode.CLOSED, "closed")
+            return False
         new = await self.services.chats.create_chat(
             now_ms=self.services.clock_ms(),
             topic=hello.topic,
@@ -145,6 +193,7 @@ class VisitorSession:
             )
             self.peer.close_soon(p.CloseCode.UNKNOWN_TOKEN, "unknown or expired token")
             return False
+        self._answered = state is ChatState.ACTIVE
         self.peer.send(p.encode("welcome", state=state.value, resumed=True))
         await self._attach(chat_id, last_seq=hello.last_seq, replay=True)
         await chats.nudge(chat_id, {"kind": "visitor_presence", "from": "system", "online": True})
@@ -163,7 +212,7 @@ class VisitorSession:
             peer=self.peer,
             store=s.chats,
             hub=s.hub,
-            render=render_for_visitor,
+            render=self._render,
             last_seq=last_seq,
             on_end=self._ended,
         )
@@ -210,6 +259,7 @@ class VisitorSession:
                 )
             except p.ProtocolError as error:
                 raise error.for_client_message(message.client_id) from None
+            s.metrics.messages_relayed.inc()
             self.peer.send(p.encode("ack", client_id=message.client_id, seq=seq))
         elif isinstance(message, p.Typing):
             allowed, self._typing = take(self._typing, now)
@@ -219,7 +269,10 @@ class VisitorSession:
                 )
         elif isinstance(message, p.EndChat):
             reason = EndReason.QUICK_EXIT if message.quick else EndReason.VISITOR_ENDED
-            await s.chats.end(self.chat_id, by=Sender.VISITOR, reason=reason.value, now_ms=now)
+            ended = await s.chats.end(
+                self.chat_id, by=Sender.VISITOR, reason=reason.value, now_ms=now
+            )
+            await after_chat_end(s, ended, now, reason.value)
             # The 'ended' nudge comes back through the feed and closes the connection.
         else:
             raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "the chat has already started")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import redis
 import websockets
 
@@ -15,7 +16,8 @@ async def test_visitor_and_counsellor_complete_a_chat(server: RunningServer) -> 
     visitor, welcome = await start_visitor(server, topic="", language="sv")
     assert welcome["state"] == "waiting" and len(welcome["token"]) >= 22
     queued = await visitor.expect("queue")
-    assert queued == {"type": "queue", "position": 1, "waiting": 1}
+    assert (queued["position"], queued["waiting"]) == (1, 1)
+    assert queued["estimate_s"] is None and queued["overflow"] is True  # nobody on duty yet
 
     console = await open_console(server, "anna")
     await console.send(type="take")
@@ -41,6 +43,15 @@ async def test_visitor_and_counsellor_complete_a_chat(server: RunningServer) -> 
     await visitor.send(type="end")
     ended = await visitor.expect("ended")
     assert ended["by"] == "visitor"
+    survey = await visitor.expect("feedback")  # a one-time token for the anonymous survey
+    async with aiohttp.ClientSession() as http:
+        answer = {"token": survey["token"], "helped": 5, "contact_again": "yes"}
+        async with http.post(f"{server.url}/api/feedback", json=answer,
+                             headers={"Origin": server.url}) as response:
+            assert response.status in (200, 204)
+        async with http.post(f"{server.url}/api/feedback", json=answer,
+                             headers={"Origin": server.url}) as replay:
+            assert replay.status >= 400  # single use
     closed = await console.expect("chat_ended", chat_id=chat_id)
     assert closed["reason"] == "visitor_ended"
     await console.close()

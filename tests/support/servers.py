@@ -23,6 +23,7 @@ from chat_server.config import Settings, load_settings
 from chat_server.web.security import PrivacyAccessLogger
 
 TEST_PASSWORD = "correct horse battery staple"
+TEST_CALLBACK_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 _HASH = HASHER.hash(TEST_PASSWORD)
 
 
@@ -49,6 +50,8 @@ def make_settings(redis_url: str, staff_file: Path, port: int, **overrides: Any)
         "NEXUS_STAFF_FILE": str(staff_file),
         "NEXUS_DATA_DIR": str(staff_file.parent),
         "NEXUS_SWEEP_INTERVAL_S": "1",
+        "NEXUS_CALLBACK_KEY": TEST_CALLBACK_KEY,
+        "NEXUS_STATS_DIR": str(staff_file.parent / "stats"),
     }
     return load_settings(env, **overrides)
 

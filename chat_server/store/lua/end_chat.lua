@@ -4,14 +4,15 @@
 -- ARGV[4] counsellor username (when by counsellor), ARGV[5] reason, ARGV[6] now ms,
 -- ARGV[7] queue channel
 local info = redis.call('HMGET', KEYS[1], 'state', 'counsellor', 'tok', 'seq', 'enqueued_ms',
-  'answered_ms', 'topic', 'language', 'urgent')
+  'answered_ms', 'topic', 'language', 'urgent', 'offer_to')
 if not info[1] then return {'chat_not_found'} end
 if ARGV[3] == 'counsellor' and info[2] ~= ARGV[4] then return {'not_your_chat'} end
 local seq = (tonumber(info[4]) or 0) + 1
 redis.call('PUBLISH', ARGV[1] .. 'ch:chat:' .. ARGV[2], cjson.encode({
   seq = seq, kind = 'ended', from = ARGV[3], text = ARGV[5], ts = tonumber(ARGV[6])}))
 redis.call('DEL', KEYS[1], KEYS[2], ARGV[1] .. 'chat:' .. ARGV[2] .. ':notes',
-  ARGV[1] .. 'chat:' .. ARGV[2] .. ':staff')
+  ARGV[1] .. 'chat:' .. ARGV[2] .. ':staff', ARGV[1] .. 'chat:' .. ARGV[2] .. ':excl')
+if info[10] then redis.call('SREM', ARGV[1] .. 'staff:' .. info[10] .. ':offers', ARGV[2]) end
 if info[3] then redis.call('DEL', ARGV[1] .. 'tok:' .. info[3]) end
 redis.call('ZREM', KEYS[3], ARGV[2])
 if info[2] then redis.call('SREM', ARGV[1] .. 'staff:' .. info[2] .. ':chats', ARGV[2]) end

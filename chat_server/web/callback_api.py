@@ -1,0 +1,335 @@
+"""The visitor's callback JSON API (for the widget, with CORS), the flows it shares with the
+no-JS form, the per-address flood limiter, and ``add_callback_routes`` that wires it all.
+
+No handler sets a cookie or logs anything about the visitor; answers are ``no-store`` (the
+security middleware's default).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from aiohttp import web
+
+from ..callback_settings import CallbackConfig, offered_days
+from ..crypto import keyed_hash
+from ..domain.callbacks import (
+    CallbackRequestIn,
+    CallbackValidationError,
+    FieldError,
+    Window,
+    next_window,
+    validate_request,
+)
+from ..domain.ratelimit import Bucket, take
+from ..store.callbacks import CallbackStore, CreatedRequest, DuplicateRequest, StoredRequest
+from .appkeys import SERVICES
+
+ADDRESS_KEY_ROTATE_S: Final = 3600
+MAX_TRACKED_ADDRESSES: Final = 50_000
+PREFLIGHT_MAX_AGE_S: Final = 600
+DUPLICATE_ERROR: Final = FieldError(
+    "phone",
+    "duplicate",
+    "Det finns redan en förfrågan för det här numret under samma tid. Använd koden du fick för "
+    "att se eller avbryta den.",
+    "There is already a request for this number at the same time. Use the code you were given "
+    "to see or cancel it.",
+)
+
+
+class RateLimited(Exception):
+    """Too many attempts from this address, or from everyone together, this hour."""
+
+
+class AddressLimiter:
+    """Per-address flood limits kept in this process's memory only.
+
+    The address is never stored: buckets are keyed by a keyed hash under a random key that
+    lives in memory and is replaced every ADDRESS_KEY_ROTATE_S (all buckets go with it), so a
+    hash links to nothing once its key is gone. Each instance limits on its own.
+    """
+
+    def __init__(self, per_hour: dict[str, int], clock_ms: Callable[[], int]) -> None:
+        self._per_hour = per_hour
+        self._clock_ms = clock_ms
+        self._buckets: dict[str, Bucket] = {}
+        self._key = secrets.token_bytes(32)
+        self._key_born_ms = clock_ms()
+
+    def allows(self, kind: str, address: str) -> bool:
+        """Whether one more ``kind`` from ``address`` is allowed now (nothing is spent)."""
+        return self._step(kind, address, spend=False)
+
+    def charge(self, kind: str, address: str) -> bool:
+        """Spend one ``kind`` for ``address``; False (and nothing spent) when over the limit."""
+        return self._step(kind, address, spend=True)
+
+    def _step(self, kind: str, address: str, *, spend: bool) -> bool:
+        limit = self._per_hour.get(kind, 0)
+        if limit <= 0:
+            return True
+        now_ms = self._clock_ms()
+        if (
+            now_ms - self._key_born_ms >= ADDRESS_KEY_ROTATE_S * 1000
+            or len(self._buckets) >= MAX_TRACKED_ADDRESSES
+        ):
+            self._key, self._key_born_ms = secrets.token_bytes(32), now_ms
+            self._buckets.clear()
+        slot = keyed_hash(self._key, f"{kind}\0{address}")
+        bucket = self._buckets.get(slot) or Bucket.full(now_ms, limit / 3600, limit)
+        allowed, after = take(bucket, now_ms)
+        if spend:
+            self._buckets[slot] = after
+        return allowed
+
+
+@dataclass
+class CallbackService:
+    """What the callback handlers share, kept on the app under CALLBACKS."""
+
+    store: CallbackStore
+    config: CallbackConfig
+    limiter: AddressLimiter
+    allowed_origins: tuple[str, ...] = field(default=())
+
+
+CALLBACKS = web.AppKey("callbacks", CallbackService)
+
+
+def client_address(request: web.Request) -> str:
+    """The peer address, used only as limiter input (behind nginx it is nginx's)."""
+    return request.remote or ""
+
+
+# --- flows shared by the JSON API and the no-JS form --------------------------------------
+
+
+async def submit_request(
+    service: CallbackService, raw: CallbackRequestIn, address: str
+) -> CreatedRequest:
+    """Validate and store a request. Raises RateLimited, or CallbackValidationError listing
+    every problem (a duplicate number is one more error on the phone field)."""
+    store, config = service.store, service.config
+    now = store.clock()
+    if not service.limiter.charge("submit", address) or await store.service_limit_reached(
+        "request", config.service_requests_per_h, now
+    ):
+        raise RateLimited()
+    valid = validate_request(raw, config.rules, now)
+    try:
+        created = await store.create(valid, now)
+    except DuplicateRequest:
+        raise CallbackValidationError([DUPLICATE_ERROR]) from None
+    await store.count_service_use("request", now)
+    return created
+
+
+async def _guard_guess(service: CallbackService, address: str, now: datetime) -> None:
+    if not service.limiter.allows("guess", address) or await service.store.service_limit_reached(
+        "guess", service.config.service_guesses_per_h, now
+    ):
+        raise RateLimited()
+
+
+async def _count_miss(service: CallbackService, address: str, now: datetime) -> None:
+    service.limiter.charge("guess", address)
+    await service.store.count_service_use("guess", now)
+
+
+async def find_by_code(service: CallbackService, code: str, address: str) -> StoredRequest | None:
+    """The request behind ``code``, or None (a miss counts as a guess). Raises RateLimited."""
+    now = service.store.clock()
+    await _guard_guess(service, address, now)
+    found = await service.store.find_by_code(code)
+    if found is None:
+        await _count_miss(service, address, now)
+    return found
+
+
+async def cancel_by_code(service: CallbackService, code: str, address: str) -> bool:
+    """Delete the request behind ``code``; False (a counted guess) if none. Raises
+    RateLimited."""
+    now = service.store.clock()
+    await _guard_guess(service, address, now)
+    cancelled = await service.store.cancel_by_code(code, now)
+    if not cancelled:
+        await _count_miss(service, address, now)
+    return cancelled
+
+
+def visitor_status(stored: StoredRequest) -> str:
+    """ "in_progress" while a counsellor holds it, "retry" after an unanswered call, else
+    "pending"."""
+    if stored.claimed_by:
+        return "in_progress"
+    return "retry" if stored.attempts else "pending"
+
+
+def window_json(window: Window, service: CallbackService) -> dict[str, str]:
+    zone = service.config.rules.zone
+    return {
+        "start": window.start.astimezone(zone).isoformat(),
+        "end": window.end.astimezone(zone).isoformat(),
+    }
+
+
+# --- JSON handlers ------------------------------------------------------------------------
+
+
+def _answer(request: web.Request, body: dict[str, Any], status: int = 200) -> web.Response:
+    response = web.json_response(body, status=status)
+    _allow_origin(request, response)
+    return response
+
+
+def _allow_origin(request: web.Request, response: web.StreamResponse) -> None:
+    origin = request.headers.get("Origin", "").rstrip("/")
+    if origin and origin in request.app[CALLBACKS].allowed_origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+
+
+async def preflight(request: web.Request) -> web.Response:
+    response = web.Response(status=204)
+    _allow_origin(request, response)
+    if "Access-Control-Allow-Origin" in response.headers:
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE_S)
+    return response
+
+
+async def _body(request: web.Request) -> dict[str, Any] | None:
+    try:
+        data = json.loads(await request.text())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+async def form_info(request: web.Request) -> web.Response:
+    service = request.app[CALLBACKS]
+    rules = service.config.rules
+    days = offered_days(rules, service.store.clock())
+    return _answer(
+        request,
+        {
+            "hours": {
+                str(day): [f"{start:%H:%M}", f"{end:%H:%M}"]
+                for day, (start, end) in sorted(rules.callback_hours.items())
+            },
+            "max_days_ahead": rules.max_days_ahead,
+            "max_windows": rules.max_windows,
+            "min_window_min": rules.min_window_min,
+            "max_message_chars": rules.max_message_chars,
+            "max_alias_chars": rules.max_alias_chars,
+            "tz": rules.tz,
+            "days": [
+                {"date": d.day.isoformat(), "start": f"{d.start:%H:%M}", "end": f"{d.end:%H:%M}"}
+                for d in days
+            ],
+        },
+    )
+
+
+async def create_request(request: web.Request) -> web.Response:
+    service = request.app[CALLBACKS]
+    data = await _body(request)
+    if data is None:
+        return _answer(request, {"error": "invalid_json"}, 400)
+    try:
+        created = await submit_request(
+            service, CallbackRequestIn.from_json(data), client_address(request)
+        )
+    except RateLimited:
+        return _answer(request, {"error": "rate_limited"}, 429)
+    except CallbackValidationError as error:
+        return _answer(request, {"errors": [e._asdict() for e in error.errors]}, 422)
+    body = {
+        "code": created.code,
+        "windows": [window_json(w, service) for w in created.windows],
+        "expires_at": created.expires_at.astimezone(service.config.rules.zone).isoformat(),
+    }
+    return _answer(request, body, 201)
+
+
+async def request_status(request: web.Request) -> web.Response:
+    service = request.app[CALLBACKS]
+    data = await _body(request)
+    if data is None:
+        return _answer(request, {"error": "invalid_json"}, 400)
+    code = data.get("code")
+    try:
+        found = await find_by_code(
+            service, code if isinstance(code, str) else "", client_address(request)
+        )
+    except RateLimited:
+        return _answer(request, {"error": "rate_limited"}, 429)
+    if found is None:
+        return _answer(request, {"error": "not_found"}, 404)
+    upcoming = next_window(found.windows, service.store.clock())
+    body = {
+        "status": visitor_status(found),
+        "next_window": window_json(upcoming, service) if upcoming else None,
+        "windows": [window_json(w, service) for w in found.windows],
+    }
+    return _answer(request, body)
+
+
+async def cancel_request(request: web.Request) -> web.Response:
+    service = request.app[CALLBACKS]
+    data = await _body(request)
+    if data is None:
+        return _answer(request, {"error": "invalid_json"}, 400)
+    code = data.get("code")
+    try:
+        cancelled = await cancel_by_code(
+            service, code if isinstance(code, str) else "", client_address(request)
+        )
+    except RateLimited:
+        return _answer(request, {"error": "rate_limited"}, 429)
+    if not cancelled:
+        return _answer(request, {"error": "not_found"}, 404)
+    return _answer(request, {"cancelled": True})
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+
+def add_callback_routes(app: web.Application, config: CallbackConfig) -> None:
+    """Register the callback API, the no-JS form, the work list and its console page, and
+    build the store on the app's Services at start-up (under CALLBACKS). Call once per app,
+    after ``create_app`` has put the Services on it."""
+    from . import callback_form, callback_worklist  # they import this module's flows
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        services = app[SERVICES]
+        limits = {
+            "submit": config.per_address_submits_per_h,
+            "guess": config.per_address_guesses_per_h,
+        }
+        app[CALLBACKS] = CallbackService(
+            store=CallbackStore.from_services(services, config),
+            config=config,
+            limiter=AddressLimiter(limits, services.clock_ms),
+            allowed_origins=services.settings.allowed_origins,
+        )
+        yield
+
+    app.cleanup_ctx.append(lifecycle)
+    api = [
+        ("/api/callbacks/form", web.get, form_info),
+        ("/api/callbacks", web.post, create_request),
+        ("/api/callbacks/status", web.post, request_status),
+        ("/api/callbacks/cancel", web.post, cancel_request),
+    ]
+    app.router.add_routes([method(path, handler) for path, method, handler in api])
+    app.router.add_routes([web.options(path, preflight) for path, _, _ in api])
+    app.router.add_routes(callback_form.routes())
+    app.router.add_routes(callback_worklist.routes())

@@ -1,0 +1,73 @@
+"""What the supervisor feature keeps on the app, and the checks every supervisor route makes."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Final
+
+from aiohttp import web
+
+from ..domain.models import Role, StaffAccount
+from ..stats_archive import StatsArchive, StatsRollup
+from ..store.sessions import StaffSession
+from ..store.stats import StatsStore
+from ..supervisor_config import SupervisorConfig
+from .appkeys import SERVICES
+from .auth_routes import current_staff
+from .live_view import LiveMonitor
+from .metrics import MetricsServer, ServiceMetrics
+from .security import same_origin_request
+
+SUPERVISOR_ROLES: Final = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+@dataclass
+class Supervision:
+    """The supervisor feature of one app instance."""
+
+    config: SupervisorConfig
+    stats: StatsStore
+    archive: StatsArchive
+    rollup: StatsRollup
+    monitor: LiveMonitor
+    metrics: ServiceMetrics
+    metrics_server: MetricsServer | None = None
+
+
+SUPERVISION = web.AppKey("supervision", Supervision)
+
+
+def json_error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
+    """An HTTP error with a JSON body ``{"error": code, "message": "svenska / English"}``."""
+    body = json.dumps({"error": code, "message": message}, ensure_ascii=False)
+    return status(text=body, content_type="application/json")
+
+
+async def require_supervisor(request: web.Request) -> tuple[StaffAccount, StaffSession]:
+    """The signed-in supervisor or admin; raises 401 (not signed in) or 403 (other role)."""
+    staff = await current_staff(request)
+    if staff is None:
+        raise json_error(web.HTTPUnauthorized, "not_signed_in", "Logga in först. / Sign in first.")
+    if staff[0].role not in SUPERVISOR_ROLES:
+        raise json_error(
+            web.HTTPForbidden, "supervisors_only", "Bara för arbetsledare. / For supervisors only."
+        )
+    return staff
+
+
+def check_csrf(request: web.Request, session: StaffSession) -> None:
+    """Raises 403 unless the request comes from our own origin with the session's CSRF token
+    in the ``X-CSRF-Token`` header."""
+    origin = request.app[SERVICES].settings.origin
+    sent = request.headers.get("X-CSRF-Token", "")
+    if not same_origin_request(request, origin) or not hmac.compare_digest(
+        sent.encode(), session.csrf_token.encode()
+    ):
+        raise json_error(
+            web.HTTPForbidden,
+            "csrf",
+            "Begäran kom inte från sidan: ladda om den. / The request did not come from the "
+            "page: reload it.",
+        )
