@@ -66,8 +66,14 @@ async def test_many_counsellors_on_two_instances_never_double_assign(
     staff = tmp_path / "staff.json"
     write_staff(staff, {f"c{i:02}": {"capacity": CAPACITY} for i in range(COUNSELLORS)})
     settings = [
-        make_settings(redis_url, staff, free_port(), routing_tick_s=0.2, offer_timeout_s=20,
-                      visitor_gone_ttl_s=600)  # fmt: skip
+        make_settings(
+            redis_url,
+            staff,
+            free_port(),
+            routing_tick_s=0.2,
+            offer_timeout_s=20,
+            visitor_gone_ttl_s=600,
+        )
         for _ in range(2)
     ]
     async with running_server(settings[0]) as a, running_server(settings[1]) as b:
@@ -80,9 +86,7 @@ async def test_many_counsellors_on_two_instances_never_double_assign(
             bots.append(Bot(console, f"c{i:02}"))
         done = asyncio.Event()
         runners = [asyncio.create_task(bot.run(done)) for bot in bots]
-        started = await asyncio.gather(
-            *(start_visitor(instances[i % 2]) for i in range(VISITORS))
-        )
+        started = await asyncio.gather(*(start_visitor(instances[i % 2]) for i in range(VISITORS)))
         # The visitors step away after their welcome (their chats keep waiting): this keeps
         # the test process from parsing every queue-position update of 500 sockets.
         await asyncio.gather(*(client.close() for client, _ in started))
