@@ -35,6 +35,7 @@ class Hub:
         self._resync_hooks: set[Callable[[], None]] = set()
         self._task: asyncio.Task[None] | None = None
         self.connected = False
+        self._stopping = False
         self.on_health_change: Callable[[bool], None] | None = None
 
     async def start(self) -> None:
@@ -45,10 +46,13 @@ class Hub:
         self._task = asyncio.create_task(self._read_loop(), name="hub-reader")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # redis-py may turn a cancel during a read into a connection error, which the
+            # loop survives: the flag ends it, and the cancel is repeated until it is gone.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=1.0)
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
@@ -99,7 +103,7 @@ class Hub:
                 log.exception("a pub/sub listener failed")
 
     async def _read_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
                 if message and message.get("type") == "message":
@@ -111,7 +115,7 @@ class Hub:
 
     async def _reconnect(self) -> None:
         attempt = 0
-        while True:
+        while not self._stopping:
             delay = RECONNECT_BACKOFF_S[min(attempt, len(RECONNECT_BACKOFF_S) - 1)]
             await asyncio.sleep(delay)
             attempt += 1
