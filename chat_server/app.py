@@ -14,7 +14,7 @@ from .domain.availability import build_opening_hours
 from .domain.estimate import EstimateSettings
 from .services import Services
 from .store.chats import ChatStore
-from .store.connection import connect
+from .store.connection import connect_from_settings
 from .store.controls import ControlStore
 from .store.hub import Hub
 from .store.keys import Keys
@@ -22,7 +22,7 @@ from .store.presence import PresenceStore
 from .store.routing import RoutingStore
 from .store.scripts import Scripts
 from .store.sessions import SessionStore
-from .web import auth_routes, handlers, pages, status_api
+from .web import auth_routes, handlers, health, pages, status_api
 from .web.appkeys import SERVICES
 from .web.callback_api import CALLBACKS, add_callback_routes
 from .web.callback_worklist import work_counts
@@ -36,14 +36,14 @@ from .web.supervisor import add_supervisor_routes
 def build_services(settings: Settings) -> Services:
     if not settings.redis_url:
         raise ValueError("settings.redis_url is empty: start an embedded Redis or set REDIS_URL")
-    redis = connect(settings.redis_url)
+    redis = connect_from_settings(settings)
     keys = Keys(settings.redis_prefix)
     scripts = Scripts(redis)
     return Services(
         settings=settings,
         redis=redis,
         keys=keys,
-        chats=ChatStore(redis, keys, scripts, settings.chat_ttl_s),
+        chats=ChatStore(redis, keys, scripts, settings.chat_ttl_s, wait=settings.redis.wait),
         routing=RoutingStore(redis, keys, scripts, settings.chat_ttl_s),
         controls=ControlStore(redis, settings.redis_prefix),
         hours=build_opening_hours(
@@ -85,12 +85,18 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
     await services.dispatcher.stop()
     await services.queue_watch.stop()
+    await services.hub.stop()
+    await services.redis.aclose()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """On shutdown, before aiohttp waits for handlers: tell every client to reconnect now
+    (close 1001), so they resume on another instance instead of waiting for a timeout."""
+    services = app[SERVICES]
     for visitor in list(services.visitors.values()):
         await visitor.peer.aclose(1001, "server shutting down")
     for console in list(services.consoles):
         await console.peer.aclose(1001, "server shutting down")
-    await services.hub.stop()
-    await services.redis.aclose()
 
 
 def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
@@ -101,6 +107,7 @@ def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
         setattr(services, name, value)
     app[SERVICES] = services
     app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_close_sockets)
     add_console_routes(app, settings=settings.console)
     callback_counts = None
     if settings.callbacks is not None:
@@ -115,7 +122,7 @@ def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
     app.router.add_routes(
         [
             web.get("/", pages.demo_page),
-            web.get("/healthz", handlers.healthz),
+            *health.routes(),
             web.get("/api/status", status_api.service_status),
             web.options("/api/status", status_api.preflight),
             web.get("/ws/visitor", handlers.visitor_socket),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .callback_settings import CallbackConfig, CallbackConfigError
+from .redis_settings import RedisConfig, RedisSettingsError
 from .supervisor_config import SupervisorConfig, SupervisorConfigError
 from .web.console_settings import ConsoleSettings, ConsoleSettingsError
 
@@ -28,6 +29,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     redis_url: str = ""
     redis_prefix: str = "nx:"
+    redis: RedisConfig = field(default_factory=RedisConfig)
     data_dir: Path = Path("var")
     staff_file: Path = Path("var/staff.json")
     widget_dir: Path = REPO_DIR / "widget"
@@ -137,7 +139,13 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         supervisor = SupervisorConfig.from_env(env)
         callbacks = _callbacks(env, demo)
         console = ConsoleSettings.from_env(env)
-    except (SupervisorConfigError, CallbackConfigError, ConsoleSettingsError) as error:
+        redis = RedisConfig.from_env(env)
+    except (
+        SupervisorConfigError,
+        CallbackConfigError,
+        ConsoleSettingsError,
+        RedisSettingsError,
+    ) as error:
         raise SettingsError(str(error)) from None
     settings = Settings(
         host=host,
@@ -146,6 +154,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         allowed_origins=origins or (public_url.rstrip("/"),),
         redis_url=env.get("REDIS_URL", ""),
         redis_prefix=env.get("NEXUS_REDIS_PREFIX", "nx:"),
+        redis=redis,
         data_dir=data_dir,
         staff_file=Path(env.get("NEXUS_STAFF_FILE", "") or data_dir / "staff.json"),
         widget_dir=Path(env.get("NEXUS_WIDGET_DIR", "") or REPO_DIR / "widget"),

@@ -20,7 +20,9 @@ from redis.typing import EncodableT, FieldT
 from ..domain.models import ChatEvent, ChatState, QueuedChat, Sender, visitor_alias
 from ..domain.protocol import ErrorCode, ProtocolError
 from ..domain.queue import queue_score
+from ..redis_settings import ReplicaWait
 from .codec import as_str, str_dict
+from .connection import call_script
 from .keys import Keys
 from .scripts import Scripts
 
@@ -105,7 +107,11 @@ def _reject(code: str) -> ProtocolError:
 
 
 class ChatStore:
-    def __init__(self, redis: Redis, keys: Keys, scripts: Scripts, chat_ttl_s: int) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, scripts: Scripts, chat_ttl_s: int,
+        wait: ReplicaWait | None = None,
+    ) -> None:  # fmt: skip
+        self._wait = wait
         self._redis = redis
         self._keys = keys
         self._scripts = scripts
@@ -174,7 +180,10 @@ class ChatStore:
     ) -> int:
         """Append a message; returns its seq or raises ProtocolError (chat gone, not yours)."""
         k = self._keys
-        seq, status = await self._scripts.post_event(
+        seq, status = await call_script(
+            self._redis,
+            self._scripts.post_event,
+            wait=self._wait,
             keys=[k.chat(chat_id), k.chat_stream(chat_id)],
             args=[
                 k.prefix,

@@ -1,60 +1,94 @@
 """One pub/sub connection per server instance, fanning nudges out to local listeners.
 
-Pub/sub is only a nudge: a listener that misses one (Redis restarted, the connection
-dropped) is told to resync and reads the chat's stream again. After a connection error the
-hub builds a fresh PubSub, subscribes every channel anew and then calls the resync hooks.
+Pub/sub is only a nudge: a listener that may have missed one is told to resync and reads the
+chat's stream again. The hub notices a lost connection at once when Redis goes away (the socket
+closes) and within PROBE_INTERVAL_S + PROBE_TIMEOUT_S when Redis hangs or the network drops
+packets (its own PINGs on the pub/sub connection go unanswered). It then reports
+``connected = False``, reconnects with capped backoff, subscribes every channel anew, waits until
+Redis has confirmed the subscriptions and only then calls the resync hooks, so nothing published
+after a resync can be missed. The hub never gives up and never spins.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.utils import str_if_bytes
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, str], None]
 """Called with (channel, data) on the event loop; must not block."""
 
-RECONNECT_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
+READ_POLL_S = 0.25  # one read waits at most this long, so deadlines are checked often enough
+PROBE_INTERVAL_S = 1.0  # the hub PINGs Redis over the pub/sub connection this often
+PROBE_TIMEOUT_S = 1.0  # an answer later than this means the connection is dead
+CONFIRM_TIMEOUT_S = 1.0  # longest wait for Redis to confirm a subscription
+RECONNECT_BACKOFF_S = (0.1, 0.2, 0.5, 1.0)  # then every second: cheap, and quick to recover
+PROBE_PING_DATA = "nexus-hub-probe"
+CONFIRM_PING_PREFIX = "nexus-hub-confirm-"
+
+# Any error on the pub/sub connection means: start over on a fresh one.
+_LOST = (RedisError, OSError)
 
 
 class Hub:
     def __init__(self, redis: Redis, base_channels: tuple[str, ...] = ()) -> None:
+        """``base_channels`` stay subscribed for the hub's whole life; at least one is needed
+        (the probes and confirmations ride on a subscribed connection)."""
+        if not base_channels:
+            raise ValueError("the hub needs at least one base channel")
         self._redis = redis
-        self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub: PubSub | None = None
         self._listeners: dict[str, set[Listener]] = {}
         self._base_channels = base_channels
         self._resync_hooks: set[Callable[[], None]] = set()
         self._task: asyncio.Task[None] | None = None
-        self.connected = False
+        self._confirmations: dict[str, asyncio.Future[None]] = {}
+        self._tokens = itertools.count()
+        self._probe_sent_at: float | None = None
+        self._last_probe_at = 0.0
+        self._failures = 0
+        self._renewed = False
         self._stopping = False
+        self.connected = False
         self.on_health_change: Callable[[bool], None] | None = None
 
     async def start(self) -> None:
+        """Subscribe the base channels and start reading. If Redis cannot be reached now, the
+        hub starts disconnected and keeps trying in the background."""
         for channel in self._base_channels:
             self._listeners.setdefault(channel, set())
-        await self._subscribe_all()
-        self._set_connected(True)
-        self._task = asyncio.create_task(self._read_loop(), name="hub-reader")
+        try:
+            await self._open()
+            self._set_connected(True)
+        except _LOST as error:
+            log.warning("Redis pub/sub unavailable at start (%s); retrying", type(error).__name__)
+        self._task = asyncio.create_task(self._run(), name="hub-reader")
 
     async def stop(self) -> None:
+        """Stop reading and close the pub/sub connection; returns once the reader is gone."""
         self._stopping = True
         if self._task:
-            # redis-py may turn a cancel during a read into a connection error, which the
-            # loop survives: the flag ends it, and the cancel is repeated until it is gone.
+            # A cancel that lands exactly when a read times out can be swallowed inside the
+            # Redis client; the flag ends the reader's loops then, and the cancel is repeated.
             while not self._task.done():
                 self._task.cancel()
-                await asyncio.wait({self._task}, timeout=1.0)
-        with contextlib.suppress(Exception):
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+                await asyncio.wait({self._task}, timeout=READ_POLL_S)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._close_pubsub()
 
     def add_resync_hook(self, hook: Callable[[], None]) -> None:
         self._resync_hooks.add(hook)
@@ -63,13 +97,20 @@ class Hub:
         self._resync_hooks.discard(hook)
 
     async def subscribe(self, channel: str, listener: Listener) -> None:
+        """Add ``listener`` to ``channel``. Returns once Redis has confirmed the subscription
+        (or after CONFIRM_TIMEOUT_S), so a read of stored history that follows cannot miss a
+        nudge. While disconnected it returns at once; the reconnect subscribes it."""
         listeners = self._listeners.setdefault(channel, set())
         first = not listeners and channel not in self._base_channels
         listeners.add(listener)
-        if first and self.connected:
-            # A failure here is healed by the reader's reconnect, which resubscribes all.
-            with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                await self._pubsub.subscribe(channel)
+        pubsub = self._pubsub
+        if not self.connected or pubsub is None:
+            return
+        # A failure here is healed by the reader's reconnect, which resubscribes everything.
+        with contextlib.suppress(*_LOST):
+            if first:
+                await pubsub.subscribe(channel)
+            await self._await_confirmation(pubsub)
 
     async def unsubscribe(self, channel: str, listener: Listener) -> None:
         listeners = self._listeners.get(channel)
@@ -78,55 +119,154 @@ class Hub:
         listeners.discard(listener)
         if not listeners and channel not in self._base_channels:
             del self._listeners[channel]
-            if self.connected:
-                with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                    await self._pubsub.unsubscribe(channel)
+            pubsub = self._pubsub
+            if self.connected and pubsub is not None:
+                with contextlib.suppress(*_LOST):
+                    await pubsub.unsubscribe(channel)
 
-    async def _subscribe_all(self) -> None:
-        channels = list(self._listeners)
-        if channels:
-            await self._pubsub.subscribe(*channels)
+    # --- connection ----------------------------------------------------------------------
 
-    def _set_connected(self, value: bool) -> None:
-        if value != self.connected:
-            self.connected = value
-            if self.on_health_change:
-                self.on_health_change(value)
+    async def _open(self) -> None:
+        """A fresh pub/sub connection with every channel subscribed and confirmed."""
+        await self._close_pubsub()
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = pubsub
+        self._renewed = False
+        self._probe_sent_at = None
+        self._last_probe_at = 0.0
+        subscribed: set[str] = set()
+        # Listeners may come and go while this runs (subscribe() does nothing while we are
+        # disconnected): repeat until the connection carries exactly the channels wanted now.
+        while missing := set(self._listeners) - subscribed:
+            await pubsub.subscribe(*missing)
+            if not subscribed:
+                connection = _connection_of(pubsub)
+                if connection is not None:
+                    # redis-py may reconnect this connection by itself inside a call and
+                    # resubscribe silently, losing what was published meanwhile: hear about it.
+                    connection.register_connect_callback(  # type: ignore[no-untyped-call]
+                        self._on_connection_renewed
+                    )
+            subscribed |= missing
+            await self._confirm_inline(pubsub)
+        if unwanted := subscribed - set(self._listeners):
+            await pubsub.unsubscribe(*unwanted)
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        channel = str(message["channel"])
-        data = str(message["data"])
+    async def _confirm_inline(self, pubsub: PubSub) -> None:
+        """Wait (reading the connection ourselves) until Redis has handled everything sent
+        on it so far; messages that arrive meanwhile are dispatched as usual."""
+        token = self._next_token()
+        await pubsub.ping(token)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CONFIRM_TIMEOUT_S
+        while (remaining := deadline - loop.time()) > 0:
+            message = await _next_message(pubsub, remaining)
+            if message and message.get("type") == "pong" and message.get("data") == token:
+                return
+            if message:
+                self._handle(message)
+        raise RedisTimeoutError("Redis did not confirm the subscriptions")
+
+    async def _close_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is None:
+            return
+        connection = _connection_of(pubsub)
+        if connection is not None:
+            connection.deregister_connect_callback(  # type: ignore[no-untyped-call]
+                self._on_connection_renewed
+            )
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _on_connection_renewed(self, connection: AbstractConnection) -> None:
+        if self._pubsub is not None and connection is _connection_of(self._pubsub):
+            self._renewed = True
+
+    async def _await_confirmation(self, pubsub: PubSub) -> None:
+        token = self._next_token()
+        confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._confirmations[token] = confirmed
+        try:
+            await pubsub.ping(token)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(confirmed, CONFIRM_TIMEOUT_S)
+        finally:
+            self._confirmations.pop(token, None)
+
+    def _next_token(self) -> str:
+        return f"{CONFIRM_PING_PREFIX}{next(self._tokens)}"
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                if not self.connected:
+                    await self._reconnect()
+                await self._pump()
+            except _LOST as error:
+                self._lost(type(error).__name__)
+            except Exception:
+                log.exception("the pub/sub reader failed; starting over")
+                self._lost("unexpected error")
+
+    async def _pump(self) -> None:
+        """Read until the connection fails; raises a redis error when it does."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            pubsub = self._pubsub
+            if pubsub is None:
+                raise RedisConnectionError("no pub/sub connection")
+            now = loop.time()
+            if self._probe_sent_at is not None and now - self._probe_sent_at > PROBE_TIMEOUT_S:
+                raise RedisTimeoutError("no answer to the pub/sub probe")
+            if self._probe_sent_at is None and now - self._last_probe_at >= PROBE_INTERVAL_S:
+                self._probe_sent_at = self._last_probe_at = now
+                await pubsub.ping(PROBE_PING_DATA)
+            message = await _next_message(pubsub, READ_POLL_S)
+            if self._renewed:
+                raise RedisConnectionError("the pub/sub connection was re-established")
+            if message:
+                self._handle(message)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "message":
+            self._dispatch(str(message["channel"]), str(message["data"]))
+        elif kind == "pong":
+            data = str(message.get("data", ""))
+            if data == PROBE_PING_DATA:
+                self._probe_sent_at = None
+                self._failures = 0  # a full round trip: the connection is healthy again
+            elif (confirmed := self._confirmations.get(data)) and not confirmed.done():
+                confirmed.set_result(None)
+
+    def _dispatch(self, channel: str, data: str) -> None:
         for listener in list(self._listeners.get(channel, ())):
             try:
                 listener(channel, data)
             except Exception:
                 log.exception("a pub/sub listener failed")
 
-    async def _read_loop(self) -> None:
-        while not self._stopping:
-            try:
-                message = await self._pubsub.get_message(timeout=1.0)
-                if message and message.get("type") == "message":
-                    self._dispatch(message)
-            except (RedisConnectionError, RedisTimeoutError, OSError):
-                self._set_connected(False)
-                log.warning("pub/sub connection lost; reconnecting")
-                await self._reconnect()
+    def _lost(self, why: str) -> None:
+        self._set_connected(False)
+        for confirmed in self._confirmations.values():
+            if not confirmed.done():
+                confirmed.set_result(None)  # nobody waits on a dead connection
+        log.warning("Redis pub/sub connection lost (%s); reconnecting", why)
 
     async def _reconnect(self) -> None:
-        attempt = 0
+        await self._close_pubsub()
         while not self._stopping:
-            delay = RECONNECT_BACKOFF_S[min(attempt, len(RECONNECT_BACKOFF_S) - 1)]
+            delay = RECONNECT_BACKOFF_S[min(self._failures, len(RECONNECT_BACKOFF_S) - 1)]
+            self._failures += 1
             await asyncio.sleep(delay)
-            attempt += 1
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await self._subscribe_all()
-            except (RedisConnectionError, RedisTimeoutError, OSError):
+                await self._open()
+            except _LOST:
                 continue
-            log.info("pub/sub connection restored")
+            log.info("Redis pub/sub connection restored")
             self._set_connected(True)
             for hook in list(self._resync_hooks):
                 try:
@@ -134,3 +274,33 @@ class Hub:
                 except Exception:
                     log.exception("a resync hook failed")
             return
+
+    def _set_connected(self, value: bool) -> None:
+        if value != self.connected:
+            self.connected = value
+            if self.on_health_change:
+                try:
+                    self.on_health_change(value)
+                except Exception:
+                    log.exception("announcing the Redis state failed")
+
+
+async def _next_message(pubsub: PubSub, timeout_s: float) -> dict[str, Any] | None:
+    """The next pub/sub message within ``timeout_s``, or None. Under RESP3 Redis answers a
+    PING on a subscribed connection with just its argument, which redis-py's get_message
+    garbles when responses are decoded; here it becomes {"type": "pong", "data": argument}."""
+    response = await pubsub.parse_response(block=False, timeout=timeout_s)
+    if response is None:
+        return None
+    if isinstance(response, bytes | str):
+        return {"type": "pong", "data": str_if_bytes(response)}
+    message: dict[str, Any] | None = await pubsub.handle_message(  # type: ignore[no-untyped-call]
+        response
+    )
+    return message
+
+
+def _connection_of(pubsub: PubSub) -> AbstractConnection | None:
+    """The PubSub's connection (redis-py leaves the attribute untyped)."""
+    connection: AbstractConnection | None = pubsub.connection
+    return connection

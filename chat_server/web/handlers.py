@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from .appkeys import SERVICES
 from .auth_routes import current_staff
@@ -39,13 +38,3 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     await ConsoleSession(ws, services, *staff).run()
     return ws
-
-
-async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    try:
-        redis_ok = bool(await services.redis.ping()) and services.redis_ok
-    except (RedisError, OSError):
-        redis_ok = False
-    body = {"status": "ok" if redis_ok else "unavailable", "redis": redis_ok}
-    return web.json_response(body, status=200 if redis_ok else 503)

@@ -62,6 +62,7 @@ async def run_marked_chat(server: RunningServer, raw_redis: redis.Redis) -> str:
         await http.get(f"{server.url}/healthz?ip={MARKER_IP}", headers={"User-Agent": MARKER_UA})
     await console.send(type="end", chat_id=chat_id)
     await visitor.expect("ended")
+    await visitor.close()
     await console.close()
     return token
 
