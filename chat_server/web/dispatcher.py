@@ -6,11 +6,8 @@ rounds; the store's scripts re-check each change, so concurrent rounds stay corr
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-
-from redis.exceptions import RedisError
 
 from ..domain.models import CounsellorLoad, Presence, StaffAccount
 from ..domain.protocol import ProtocolError
@@ -28,61 +25,30 @@ from ..domain.routing import (
 )
 from ..services import Services
 from ..store.routing import RoutingSnapshot
+from .nudged_loop import NudgedLoop
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE_S = 0.02
 
 
-class Dispatcher:
+class Dispatcher(NudgedLoop):
+    name = "dispatcher"
+
     def __init__(self, services: Services) -> None:
-        self._services = services
+        super().__init__(services, interval_s=services.settings.routing_tick_s,
+                         debounce_s=DEBOUNCE_S)  # fmt: skip
         settings = services.settings
         self.settings = RoutingSettings(
             relax_after_s=settings.relax_after_s,
             offer_timeout_s=settings.offer_timeout_s,
             backup_after_s=settings.backup_after_s,
         )
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
         self.on_duty_capacity = 0
         self.recent_handle_s: tuple[float, ...] = ()
 
-    async def start(self) -> None:
-        await self._services.hub.subscribe(self._services.keys.queue_channel, self._on_nudge)
-        self._task = asyncio.create_task(self._loop(), name="dispatcher")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def _on_nudge(self, _channel: str, _data: str) -> None:
-        self._wake.set()
-
-    def poke(self) -> None:
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        tick = self._services.settings.routing_tick_s
-        # A flag as well as the cancel: redis-py may turn a cancel during a command into a
-        # connection error, which the loop would otherwise survive.
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(tick):
-                    await self._wake.wait()
-            await asyncio.sleep(DEBOUNCE_S)  # one round for a burst of nudges
-            self._wake.clear()
-            try:
-                await self.run_round()
-            except RedisError:
-                await asyncio.sleep(tick)  # Redis is away; the hub reports it
-            except Exception:
-                log.exception("a routing round failed")
-                await asyncio.sleep(tick)
+    async def step(self) -> None:
+        await self.run_round()
 
     async def run_round(self) -> list[Decision]:
         s = self._services

@@ -74,6 +74,7 @@ class LiveMonitor:
         self._last_body = ""
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._channels = (
             services.keys.queue_channel,
             services.controls.channel,
@@ -87,6 +88,7 @@ class LiveMonitor:
         self._task = asyncio.create_task(self._loop(), name="supervisor-live")
 
     async def stop(self) -> None:
+        self._stopping = True  # see NudgedLoop.stop: a cancel can be swallowed by redis-py
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -138,9 +140,10 @@ class LiveMonitor:
             self.raised.pop(account.username, None)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), timeout=REFRESH_S)
+                async with asyncio.timeout(REFRESH_S):
+                    await self._dirty.wait()
             await asyncio.sleep(DEBOUNCE_S)
             self._dirty.clear()
             try:

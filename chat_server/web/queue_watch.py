@@ -6,65 +6,31 @@ Any instance's change to the queue publishes a nudge; each instance then takes o
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-
-from redis.exceptions import RedisError
 
 from ..domain.estimate import estimate_wait_s, overflow
 from ..domain.queue import positions
 from ..services import Services
 from ..store.chats import QueueSnapshot
 from .console_session import queue_frame
+from .nudged_loop import NudgedLoop
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE_S = 0.05
 
 
-class QueueWatch:
+class QueueWatch(NudgedLoop):
+    name = "queue-watch"
+
     def __init__(self, services: Services) -> None:
-        self._services = services
-        self._dirty = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(services, interval_s=services.settings.sweep_interval_s,
+                         debounce_s=DEBOUNCE_S)  # fmt: skip
         self.latest: QueueSnapshot | None = None
 
-    async def start(self) -> None:
-        await self._services.hub.subscribe(self._services.keys.queue_channel, self._on_nudge)
-        self._services.hub.add_resync_hook(self.poke)
-        self._task = asyncio.create_task(self._loop(), name="queue-watch")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def _on_nudge(self, _channel: str, _data: str) -> None:
-        self._dirty.set()
-
-    def poke(self) -> None:
-        self._dirty.set()
-
-    async def _loop(self) -> None:
-        interval = self._services.settings.sweep_interval_s
-        # A flag as well as the cancel: redis-py may turn a cancel during a command into a
-        # connection error, which the loop would otherwise survive.
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):
-                    await self._dirty.wait()
-            await asyncio.sleep(DEBOUNCE_S)
-            self._dirty.clear()
-            try:
-                snapshot = await self._services.chats.queue_snapshot()
-            except RedisError:
-                continue
-            self.latest = snapshot
-            self._fan_out(snapshot)
+    async def step(self) -> None:
+        self.latest = await self._services.chats.queue_snapshot()
+        self._fan_out(self.latest)
 
     def _fan_out(self, snapshot: QueueSnapshot) -> None:
         s = self._services
