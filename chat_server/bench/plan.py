@@ -1,0 +1,74 @@
+"""What one benchmark run does: the full plan (under 5 minutes on 2 cores) and ``--quick``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+P99_BUDGET_MS = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPlan:
+    quick: bool = False
+    instances: int = 1
+    # Latency: chats held open between visitors and counsellor bots while the load runs.
+    chats: int = 200
+    bots: int = 10  # counsellor accounts (each signs in once)
+    consoles: int = 40  # console connections over those accounts, each holding chats/consoles
+    bot_capacity: int = 60
+    fixed_rates_per_s: tuple[int, ...] = (200, 1000)
+    fixed_duration_s: float = 3.0
+    fixed_repeats: int = 3  # in alternating order; the median repetition is reported
+    warmup_s: float = 1.0
+    search_start_per_s: int = 1000  # the search starts from the highest fixed step
+    search_max_per_s: int = 8000
+    search_step_s: float = 3.0
+    search_refinements: int = 2
+    drain_timeout_s: float = 5.0
+    # Redis cost: a MONITOR window at this rate (MONITOR itself slows Redis down, so it runs
+    # apart from the latency figures).
+    monitor_rate_per_s: int = 200
+    monitor_window_s: float = 2.0
+    # Memory: idle visitor connections, measured cumulatively at each point.
+    memory_points: tuple[int, ...] = (1000, 5000, 10000)
+    bare_memory_points: tuple[int, ...] = (1000, 5000)
+    uncompressed_memory_points: tuple[int, ...] = (1000, 5000)
+    connect_concurrency: int = 100
+    memory_settle_s: float = 2.0
+    max_ramp_s: float = 90.0
+    # Claims: this many consoles press "take" at once.
+    claims: int = 100
+    # Restart: visitors that resume after the server is killed.
+    reconnect_visitors: int = 1000
+    reconnect_timeout_s: float = 60.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+FULL = BenchPlan()
+
+QUICK = replace(
+    FULL,
+    quick=True,
+    chats=40,
+    bots=4,
+    consoles=8,
+    bot_capacity=30,
+    fixed_duration_s=2.0,
+    fixed_repeats=1,
+    warmup_s=0.5,
+    search_max_per_s=2000,
+    search_step_s=1.0,
+    search_refinements=0,
+    drain_timeout_s=3.0,
+    monitor_window_s=1.0,
+    memory_points=(300,),
+    bare_memory_points=(300,),
+    uncompressed_memory_points=(300,),
+    memory_settle_s=1.0,
+    claims=20,
+    reconnect_visitors=100,
+    reconnect_timeout_s=30.0,
+)

@@ -1,0 +1,308 @@
+"""One benchmark run: a private Redis, the bare relay, then our server, phase by phase.
+
+Every phase starts from an empty Redis and a freshly started server process, so one phase's
+leftovers (queued chats, allocator state) cannot colour the next one's figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import secrets
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from redis.asyncio import Redis
+
+from ..store.embedded import EmbeddedRedis
+from . import processes as proc
+from .claims import run_claims
+from .latency import run_side_by_side
+from .memory import measure_idle_memory
+from .plan import BenchPlan
+from .profile import hot_spots, profiled
+from .reconnect import run_reconnect
+from .report import git_state, machine_info, ratios, targets
+from .rigs import bare_rig, nexus_rig
+from .wsclient import login
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+BUSY_LOAD_PER_CORE = 0.5
+PROFILED_PHASES = ("nexus-latency", "nexus-idle-connections", "nexus-reconnect")
+
+
+@dataclass
+class Bench:
+    plan: BenchPlan
+    tmp: Path
+    redis_server: EmbeddedRedis
+    redis: Redis
+    base_env: dict[str, str]
+    server_src: Path | None
+    profile_dir: Path | None
+    started: float
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_server.port}"
+
+    def pids(self, servers: list[proc.Child]) -> dict[str, int]:
+        named = {
+            f"server{i}" if len(servers) > 1 else "server": s.pid for i, s in enumerate(servers)
+        }
+        return {**named, "redis": self.redis_server.pid or 0, "client": os.getpid()}
+
+    def phase(self, name: str) -> None:
+        print(f"[{time.monotonic() - self.started:5.0f} s] {name}", flush=True)
+
+    def profile_path(self, name: str) -> Path | None:
+        return self.profile_dir / f"{name}.txt" if self.profile_dir else None
+
+    async def fresh_servers(self, count: int, staff_file: Path) -> list[proc.Child]:
+        """Empty Redis, then ``count`` new server instances sharing it."""
+        await self.redis.flushall()
+        ports = [proc.free_port() for _ in range(count)]
+        origins = [f"http://127.0.0.1:{p}" for p in ports]
+        servers = [
+            proc.nexus_server(
+                f"nexus-{i}",
+                port=port,
+                redis_url=self.redis_url,
+                staff_file=staff_file,
+                origins=origins,
+                log_dir=self.tmp,
+                base_env=self.base_env,
+                server_src=self.server_src,
+            )
+            for i, port in enumerate(ports)
+        ]
+        for server in servers:
+            server.start()
+        await asyncio.gather(*(s.wait_ready() for s in servers))
+        return servers
+
+
+def write_bot_staff(path: Path, bots: int, capacity: int) -> str:
+    """A staff file with ``bots`` counsellor accounts; returns their (random) password."""
+    password = secrets.token_urlsafe(18)
+    password_hash = PasswordHasher().hash(password)  # once: argon2 is slow on purpose
+    accounts = [
+        {
+            "username": f"bench-bot-{i}",
+            "password_hash": password_hash,
+            "role": "counsellor",
+            "display_name": f"Bench bot {i}",
+            "languages": ["sv", "en"],
+            "capacity": capacity,
+        }
+        for i in range(bots)
+    ]
+    path.write_text(json.dumps({"accounts": accounts}))
+    path.chmod(0o600)
+    return password
+
+
+async def latency_phases(bench: Bench, results: dict[str, Any], staff: Path, password: str) -> None:
+    """Latency and Redis cost of the bare relay and of nexus side by side, then the delivery
+    checks and the claim races on nexus."""
+    plan = bench.plan
+    bench.phase(f"latency: bare relay and nexus ({plan.instances} instance(s)) side by side")
+    relay = proc.bare_relay(
+        port=proc.free_port(), redis_url=bench.redis_url, log_dir=bench.tmp, base_env=bench.base_env
+    )
+    servers = await bench.fresh_servers(plan.instances, staff)
+    relay.start()
+    try:
+        await relay.wait_ready()
+        cookies = list(
+            await asyncio.gather(
+                *(login(servers[-1].url, f"bench-bot-{i}", password) for i in range(plan.bots))
+            )
+        )
+        bare = await bare_rig(relay, plan.consoles, plan.chats)
+        bare.pids = bench.pids([relay])
+        nexus = await nexus_rig(servers[0], servers[-1], cookies, plan.chats, plan.consoles)
+        nexus.pids = bench.pids(servers)
+        with profiled(servers[-1].pid, bench.profile_path("nexus-latency")):
+            measured = await run_side_by_side([bare, nexus], bench.redis, bench.redis_url, plan)
+        for name, figures in measured.items():
+            results["redis"][name] = figures.pop("redis")
+            results["latency"][name] = figures
+        results["latency"]["bare"]["delivery"] = {
+            "lost": bare.ledger.lost(require_ack=False),
+            "duplicated": bare.ledger.duplicated(),
+        }
+        await bare.close()
+        relay.stop()
+        await nexus.end_all()
+        results["correctness"] = {
+            "lost": nexus.ledger.lost(require_ack=True),
+            "duplicated": nexus.ledger.duplicated(),
+            "seq_gaps": nexus.seq.gaps,
+            "seq_repeats": nexus.seq.repeats,
+            "refused": dict(nexus.ledger.refused),
+            "foreign_frames": nexus.ledger.foreign_frames,
+            "unexpected_closes": sum(1 for b in nexus.bots if not b.open),
+            "chats_ended": nexus.ended_chats,
+        }
+        await nexus.close()
+        bench.phase("nexus: concurrent claims")
+        results["claims"] = await run_claims(servers[0], servers, cookies, plan.claims)
+        results["correctness"]["double_assignments"] = results["claims"]["double_assignments"]
+    finally:
+        relay.stop()
+        for server in servers:
+            server.stop()
+
+
+async def bare_memory_phase(bench: Bench, results: dict[str, Any]) -> None:
+    plan = bench.plan
+    bench.phase("bare relay: idle connections")
+    await bench.redis.flushall()
+    relay = proc.bare_relay(
+        port=proc.free_port(), redis_url=bench.redis_url, log_dir=bench.tmp, base_env=bench.base_env
+    )
+    relay.start()
+    try:
+        await relay.wait_ready()
+        results["memory"]["bare"] = await measure_idle_memory(
+            relay,
+            "bare",
+            bench.redis,
+            plan.bare_memory_points,
+            concurrency=plan.connect_concurrency,
+            settle_s=plan.memory_settle_s,
+            max_ramp_s=plan.max_ramp_s,
+        )
+    finally:
+        relay.kill()
+
+
+async def nexus_capacity_phases(bench: Bench, results: dict[str, Any], staff: Path) -> None:
+    plan = bench.plan
+    bench.phase("nexus: idle connections")
+    (server,) = await bench.fresh_servers(1, staff)
+    try:
+        with profiled(server.pid, bench.profile_path("nexus-idle-connections")):
+            results["memory"]["nexus"] = await measure_idle_memory(
+                server,
+                "nexus",
+                bench.redis,
+                plan.memory_points,
+                concurrency=plan.connect_concurrency,
+                settle_s=plan.memory_settle_s,
+                max_ramp_s=plan.max_ramp_s,
+            )
+    finally:
+        server.kill()
+    bench.phase("nexus: idle connections without permessage-deflate")
+    (server,) = await bench.fresh_servers(1, staff)
+    try:
+        results["memory"]["nexus_uncompressed"] = await measure_idle_memory(
+            server,
+            "nexus",
+            bench.redis,
+            plan.uncompressed_memory_points,
+            concurrency=plan.connect_concurrency,
+            settle_s=plan.memory_settle_s,
+            max_ramp_s=plan.max_ramp_s,
+            compression=False,
+        )
+    finally:
+        server.kill()
+    bench.phase("nexus: kill -9 and resume")
+    (server,) = await bench.fresh_servers(1, staff)
+    try:
+        with profiled(server.pid, bench.profile_path("nexus-reconnect")):
+            results["reconnect"] = await run_reconnect(
+                server,
+                plan.reconnect_visitors,
+                concurrency=plan.connect_concurrency,
+                timeout_s=plan.reconnect_timeout_s,
+            )
+        results["correctness"]["replayed_duplicates"] = results["reconnect"]["replayed_duplicates"]
+    finally:
+        server.stop()
+
+
+async def run_bench(
+    plan: BenchPlan, *, server_src: Path | None = None, profile_dir: Path | None = None
+) -> dict[str, Any]:
+    """Run every phase of ``plan``; returns the results (the JSON document)."""
+    fd_limit = proc.raise_fd_limit()
+    base_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NEXUS_") and k not in ("REDIS_URL", "PYTHONPATH")
+    }
+    started = time.monotonic()
+    load_1min, nproc = os.getloadavg()[0], len(os.sched_getaffinity(0))
+    if load_1min > BUSY_LOAD_PER_CORE * nproc:
+        print(
+            f"warning: load average {load_1min:.1f} on {nproc} cores: other work will colour "
+            "the latency figures (each step reports the CPU other processes used)",
+            flush=True,
+        )
+    with (
+        tempfile.TemporaryDirectory(prefix="nexus-bench-") as tmp,
+        EmbeddedRedis(port=proc.free_port()) as redis_server,
+    ):
+        redis = Redis(port=redis_server.port, decode_responses=True)
+        bench = Bench(
+            plan, Path(tmp), redis_server, redis, base_env, server_src, profile_dir, started
+        )
+        info: dict[str, Any] = await redis.info("server")
+        results: dict[str, Any] = {
+            "meta": {
+                "quick": plan.quick,
+                "instances": plan.instances,
+                "machine": machine_info(str(info["redis_version"])),
+                "git": git_state(REPO_DIR),
+                "server_src": str(server_src) if server_src else None,
+                "fd_limit": fd_limit,
+            },
+            "plan": plan.as_dict(),
+            "latency": {},
+            "redis": {},
+            "memory": {},
+            "correctness": {},
+            "errors": [],
+        }
+        staff = Path(tmp) / "staff.json"
+        password = write_bot_staff(staff, plan.bots, plan.bot_capacity)
+        try:
+            # A phase that fails is recorded and the next one still runs: a partial result
+            # says more than none (and the exit status says it is partial).
+            for phase in (
+                functools.partial(latency_phases, bench, results, staff, password),
+                functools.partial(bare_memory_phase, bench, results),
+                functools.partial(nexus_capacity_phases, bench, results, staff),
+            ):
+                try:
+                    await phase()
+                except Exception as error:
+                    traceback.print_exc()
+                    results["errors"].append(
+                        {"phase": phase.func.__name__, "error": f"{type(error).__name__}: {error}"}
+                    )
+        finally:
+            await redis.aclose()
+    results["meta"]["duration_s"] = round(time.monotonic() - started)
+    results["meta"]["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    try:
+        results["ratios"] = ratios(results, plan.fixed_rates_per_s)
+        results["targets"] = targets(results, max(plan.fixed_rates_per_s))
+    except (KeyError, IndexError, TypeError) as missing:
+        results["errors"].append({"phase": "summary", "error": f"missing figure: {missing}"})
+    if profile_dir:
+        results["profiles"] = {
+            name: hot_spots(profile_dir / f"{name}.txt") for name in PROFILED_PHASES
+        }
+    return results

@@ -1,0 +1,371 @@
+// The chat screen (waiting, active, ended) and the visitor side of the protocol
+// (docs/protocol.md): start or resume, messages matched by client_id and de-duplicated by seq,
+// typing, reconnects with resume, and a calm state for every failure. What the visitor wrote is
+// never lost: a refused or unsent message goes back into the input.
+
+import { h, setText, toggle } from "./dom.js";
+import { installFeedback } from "./feedback.js";
+import { minutes, translate } from "./i18n.js";
+import { Connection, endWithToken } from "./net.js";
+import { alternatives, callbackOffer, screen } from "./screens.js";
+
+const TYPING_IDLE_MS = 3000;
+const UNSENT_GRACE_MS = 1500; // after a resume, unechoed messages count as not stored
+const COUNT_SHOWN_BELOW = 200; // characters left before the counter appears
+const SERVER_CLOSE_WAIT_MS = 5000; // after `ended`, the server's own close should come first
+
+const ERROR_TEXT = {
+  text_too_long: "error_too_long",
+  rate_limited: "error_rate_limited",
+  unavailable: "error_unavailable",
+};
+
+export function createChat(ctx) {
+  const { node, heading } = screen("chat", "connecting");
+  const max = ctx.opts.maxChars;
+  const s = {
+    mode: "idle", token: "", lastSeq: 0, seen: new Set(), pending: new Map(), clientSeq: 0,
+    typingSent: false, typingTimer: 0, closeTimer: 0, queue: null, overflow: false,
+  };
+  const conn = new Connection(ctx.wsUrl, { frame: onFrame, closed: onClosed });
+
+  const position = h("p", { role: "status" });
+  const estimate = h("p", { hidden: true });
+  const waitbox = h("div", { class: "waitbox" }, position, estimate,
+    h("p", { text: "waiting_hint" }), callbackOffer(ctx, "callback_overflow_text", () => s.overflow),
+    alternatives());
+  // The transcript is a live region (role=log): screen readers read each new line once.
+  const log = h("ol", { class: "log" });
+  const logbox = h("div", { class: "logbox", role: "log", "aria-live": "polite", tabindex: "0",
+    label: "log_label" }, log);
+  const typing = h("p", { class: "typing", hidden: true, text: "typing" });
+  const input = h("textarea", { id: "nc-input", rows: "3", dir: "auto",
+    "aria-describedby": "nc-count nc-keys" });
+  const count = h("p", { id: "nc-count", class: "count" });
+  const form = h("form", { class: "compose", onsubmit: send },
+    h("label", { for: "nc-input", text: "message_label" }), input, count,
+    h("p", { id: "nc-keys", class: "hint", text: "keys_hint" }),
+    h("button", { type: "submit", class: "primary", text: "send" }));
+  const endButton = h("button", { type: "button", class: "end", text: "end", onclick: endChat });
+  const feedback = h("div", { class: "feedback" });
+  const endbox = h("div", { class: "endbox", hidden: true }, feedback, alternatives(),
+    h("button", { type: "button", class: "primary", text: "new_chat", onclick: newChat }));
+  node.append(waitbox, logbox, typing, form, endButton, endbox);
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) send(event);
+  });
+  input.addEventListener("input", () => {
+    showCount();
+    if (s.mode !== "active") return;
+    if (!s.typingSent && input.value.trim()) {
+      s.typingSent = conn.send({ type: "typing", active: true });
+    }
+    clearTimeout(s.typingTimer);
+    s.typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+  });
+
+  function stopTyping() {
+    clearTimeout(s.typingTimer);
+    if (s.typingSent) conn.send({ type: "typing", active: false });
+    s.typingSent = false;
+  }
+
+  function setMode(mode) {
+    s.mode = mode;
+    const live = mode === "waiting" || mode === "active";
+    toggle(waitbox, mode === "waiting");
+    toggle(form, live);
+    toggle(endButton, live);
+    toggle(endbox, mode === "ended");
+    if (mode !== "active") toggle(typing, false);
+    setText(heading, { connecting: "connecting", waiting: "waiting_heading",
+      active: "active_heading", ended: "ended_heading" }[mode] || "connecting");
+    refresh();
+  }
+
+  function refresh() {
+    const q = s.queue;
+    if (q) {
+      setText(position, q.position <= 1 ? "waiting_first" : "waiting_position", q);
+      toggle(estimate, typeof q.estimate_s === "number");
+      if (typeof q.estimate_s === "number") {
+        setText(estimate, "waiting_estimate", { duration: minutes(q.estimate_s) });
+      }
+    } else {
+      setText(position, "waiting_hello");
+    }
+    ctx.updateOffers();
+    translate(node);
+  }
+
+  function showCount() {
+    const used = [...input.value.trim()].length;
+    const over = used > max;
+    if (over) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    count.classList.toggle("error", over);
+    if (over) setText(count, "count_over", { count: used - max, max });
+    else if (max - used < COUNT_SHOWN_BELOW) setText(count, "count_left", { count: max - used });
+    else {
+      count.textContent = "";
+      delete count.dataset.i18n;
+      return;
+    }
+    translate(form);
+  }
+
+  function addLine(sender, text) {
+    const item = h("li", { class: `msg ${sender}` });
+    if (sender === "system") item.append(h("span", { text }));
+    else {
+      item.append(h("span", { class: "who", text: sender === "visitor" ? "you" : "counsellor" }),
+        " ", h("span", { dir: "auto" }, text));
+    }
+    translate(item);
+    log.append(item);
+    logbox.scrollTop = logbox.scrollHeight;
+    return item;
+  }
+
+  function seenSeq(seq) {
+    if (typeof seq !== "number") return;
+    s.seen.add(seq);
+    s.lastSeq = Math.max(s.lastSeq, seq);
+  }
+
+  function confirm(clientId) {
+    const item = s.pending.get(clientId);
+    s.pending.delete(clientId);
+    item.classList.remove("pending");
+  }
+
+  function giveBack(clientId, key) {
+    const item = s.pending.get(clientId);
+    if (!item) return;
+    s.pending.delete(clientId);
+    item.remove();
+    const text = item.dataset.text;
+    input.value = input.value.trim() ? `${text}\n${input.value}` : text;
+    showCount();
+    if (key) ctx.notice(key);
+  }
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case "welcome":
+        if (frame.token) {
+          s.token = frame.token;
+          ctx.save({ token: s.token }); // only the token: a reload replays the whole chat
+        }
+        ctx.notice(null);
+        setMode(frame.state === "active" ? "active" : "waiting");
+        if (ctx.root.activeElement === heading) input.focus();
+        if (frame.resumed) {
+          setTimeout(() => {
+            for (const clientId of [...s.pending.keys()]) giveBack(clientId, "error_not_sent");
+          }, UNSENT_GRACE_MS);
+        }
+        break;
+      case "queue":
+        s.queue = frame;
+        s.overflow = Boolean(frame.overflow);
+        if (s.overflow) ctx.loadCallbacks();
+        refresh();
+        break;
+      case "message":
+        if (s.seen.has(frame.seq)) break;
+        seenSeq(frame.seq);
+        if (frame.client_id && s.pending.has(frame.client_id)) {
+          confirm(frame.client_id);
+          break;
+        }
+        addLine(frame.sender === "counsellor" ? "counsellor" : "visitor", frame.text);
+        if (frame.sender === "counsellor") {
+          toggle(typing, false);
+          ctx.attention();
+        }
+        break;
+      case "ack":
+        if (s.pending.has(frame.client_id)) confirm(frame.client_id);
+        seenSeq(frame.seq);
+        break;
+      case "state":
+        seenSeq(frame.seq);
+        if (s.mode !== "active") {
+          setMode("active");
+          addLine("system", "joined");
+          ctx.attention();
+        }
+        break;
+      case "typing":
+        toggle(typing, s.mode === "active" && frame.active === true);
+        break;
+      case "ended":
+        // The server may still send a `feedback` offer, then closes the socket itself.
+        finish({ counsellor: "ended_counsellor", visitor: "ended_visitor" }[frame.by]
+          || "ended_system", true);
+        break;
+      case "feedback":
+        if (s.mode === "ended") installFeedback(ctx, feedback, frame.token);
+        break;
+      case "service":
+        ctx.notice(frame.status === "unavailable" ? "notice_unavailable" : null);
+        break;
+      case "error":
+        onError(frame);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function onError(frame) {
+    if (frame.code === "closed") {
+      conn.stop();
+      forget();
+      s.mode = "idle";
+      ctx.refreshStatus().then(() => ctx.show("closed"));
+      return;
+    }
+    if (frame.code === "chat_not_found") {
+      finish("ended_expired");
+      return;
+    }
+    const key = ERROR_TEXT[frame.code] || "error_not_sent";
+    if (frame.client_id) giveBack(frame.client_id, key);
+    else if (frame.code === "unavailable") ctx.notice("notice_unavailable");
+  }
+
+  function onClosed(event, opened) {
+    if (s.mode === "ended" || s.mode === "idle") return;
+    if (event.code === 4404) {
+      finish("ended_expired");
+    } else if (event.code === 4409) {
+      ctx.notice("notice_replaced", null, { key: "continue_here", run: () => {
+        ctx.notice("reconnecting");
+        conn.open(resumeHello);
+      } });
+    } else if (s.token) {
+      const attempt = conn.retry(resumeHello);
+      ctx.notice(attempt > 3 ? "reconnecting_long" : "reconnecting");
+    } else {
+      // Never got a welcome: the server is unreachable or refused the start.
+      s.mode = "idle";
+      ctx.reachable = opened;
+      ctx.show("unavailable");
+    }
+  }
+
+  const resumeHello = () => ({ type: "resume", token: s.token, last_seq: s.lastSeq });
+
+  function clearLog() {
+    clearTimeout(s.closeTimer);
+    log.replaceChildren();
+    s.seen.clear();
+    s.pending.clear();
+    s.lastSeq = 0;
+    s.queue = null;
+    s.overflow = false;
+    feedback.replaceChildren();
+  }
+
+  function begin(choices) {
+    clearLog();
+    s.token = "";
+    ctx.prepareSound();
+    setMode("connecting");
+    ctx.show("chat");
+    const hello = { type: "start", urgent: choices.urgent };
+    if (choices.topic) hello.topic = choices.topic;
+    if (choices.language) hello.language = choices.language;
+    conn.open(() => hello);
+  }
+
+  function resume(saved) {
+    clearLog();
+    s.token = saved.token;
+    s.lastSeq = 0; // replay the whole chat: the transcript is only kept in memory
+    setMode("connecting");
+    ctx.show("chat");
+    conn.open(resumeHello);
+  }
+
+  function forget() {
+    s.token = "";
+    ctx.save({ token: null });
+  }
+
+  function finish(key, serverCloses = false) {
+    clearTimeout(s.typingTimer);
+    s.typingSent = false;
+    if (serverCloses) s.closeTimer = setTimeout(() => conn.stop(), SERVER_CLOSE_WAIT_MS);
+    else conn.stop();
+    forget();
+    for (const clientId of [...s.pending.keys()]) giveBack(clientId);
+    ctx.notice(null);
+    setMode("ended");
+    addLine("system", key);
+    translate(node);
+    if (ctx.current === "chat") ctx.focusScreen();
+  }
+
+  function send(event) {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    if ([...text].length > max) {
+      showCount();
+      ctx.notice("error_too_long_local", { max });
+      return;
+    }
+    const clientId = `c${++s.clientSeq}`;
+    if (!conn.send({ type: "message", text, client_id: clientId })) {
+      ctx.notice("error_offline");
+      return;
+    }
+    stopTyping();
+    const item = addLine("visitor", text);
+    item.classList.add("pending");
+    item.dataset.text = text;
+    s.pending.set(clientId, item);
+    input.value = "";
+    showCount();
+    input.focus();
+  }
+
+  async function endChat() {
+    if (!conn.send({ type: "end" })) {
+      if (s.token) await endWithToken(ctx.wsUrl, s.token, 1000, false);
+      finish("ended_visitor");
+    }
+  }
+
+  function newChat() {
+    clearLog();
+    s.mode = "idle";
+    ctx.screens.prechat.reset();
+    ctx.refreshStatus();
+    ctx.show(ctx.entryScreen());
+  }
+
+  /** Quick exit: tell the server now (synchronously), resolve once it has left or `limitMs`. */
+  function quickEnd(limitMs) {
+    clearTimeout(s.typingTimer);
+    if (s.mode === "ended" || s.mode === "idle") return Promise.resolve();
+    if (conn.send({ type: "end", quick: true })) {
+      return conn.flush(limitMs).then(() => conn.stop());
+    }
+    conn.stop();
+    return s.token ? endWithToken(ctx.wsUrl, s.token, limitMs * 2) : Promise.resolve();
+  }
+
+  function focusTarget() {
+    return s.mode === "waiting" || s.mode === "active" ? input : heading;
+  }
+
+  return {
+    node, heading, refresh, focusTarget, begin, resume, quickEnd,
+    get mode() { return s.mode; },
+  };
+}

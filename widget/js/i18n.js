@@ -1,0 +1,143 @@
+// Translations live in widget/i18n/<code>.json (one file per language) and are listed in
+// widget/i18n/index.json with their native name and direction. Missing keys fall back to
+// Swedish, then to the few built-in strings below (used when no file could be loaded at all,
+// e.g. the chat server is down but the script came from the browser cache).
+
+const BUILT_IN = {
+  launcher: "Chatta med Nexus / Chat with Nexus",
+  launcher_discreet: "Chatt",
+  title: "Chatta med Nexus",
+  title_discreet: "Chatt",
+  quick_exit: "Lämna snabbt / Leave quickly",
+  close: "Stäng / Close",
+  unavailable_title: "Chatten fungerar inte just nu / The chat is not working right now",
+  unavailable_text: "Ring i stället / Call instead:",
+  alternatives_heading: "",
+  kvinnofrid_info: "",
+  emergency: "112:",
+  police: "Polisen / Police:",
+  police_info: "",
+  retry: "Försök igen / Try again",
+  danger: "I fara? Ring / In danger? Call",
+};
+
+const cache = new Map();
+
+export const i18n = {
+  lang: "sv",
+  dir: "ltr",
+  dict: {},
+  fallback: {},
+  languages: [{ code: "sv", name: "Svenska", dir: "ltr" }],
+};
+
+/** The text for `key` in the current language with {name} placeholders filled in. */
+export function tr(key, vars) {
+  const text = i18n.dict[key] ?? i18n.fallback[key] ?? BUILT_IN[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars?.[name] ?? ""));
+}
+
+/** Re-translate `root` and every marked node under it (text and aria-label). */
+export function translate(root) {
+  const nodes = [...root.querySelectorAll("[data-i18n], [data-i18n-label]")];
+  if (root.dataset) nodes.push(root);
+  for (const node of nodes) {
+    const { i18n: key, vars, i18nLabel } = node.dataset;
+    if (key) node.textContent = tr(key, vars && JSON.parse(vars));
+    if (i18nLabel) node.setAttribute("aria-label", tr(i18nLabel));
+  }
+}
+
+async function fetchJson(url) {
+  const response = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer" });
+  if (!response.ok) throw new Error(`${response.status}`);
+  return response.json();
+}
+
+/** Load the language index; on failure keep the built-in one-language list. */
+export async function loadIndex(base) {
+  try {
+    const index = await fetchJson(`${base}i18n/index.json`);
+    if (Array.isArray(index.languages) && index.languages.length) {
+      i18n.languages = index.languages;
+    }
+  } catch {
+    // Keep the built-in list: Swedish only.
+  }
+  return i18n.languages;
+}
+
+/** Fetch one language's dictionary (cached); null when it cannot be loaded. */
+export async function fetchLanguage(base, code) {
+  if (!cache.has(code)) {
+    cache.set(code, fetchJson(`${base}i18n/${encodeURIComponent(code)}.json`).catch(() => null));
+  }
+  const dict = await cache.get(code);
+  if (dict === null) cache.delete(code);
+  return dict;
+}
+
+/** Make `code` the current language (with Swedish as the fallback for missing keys). */
+export async function useLanguage(base, code) {
+  const [dict, swedish] = await Promise.all([fetchLanguage(base, code), fetchLanguage(base, "sv")]);
+  const known = i18n.languages.find((language) => language.code === code);
+  if (!dict) return false;
+  i18n.lang = code;
+  i18n.dir = known?.dir || dict.dir || "ltr";
+  i18n.dict = dict;
+  i18n.fallback = swedish || {};
+  return true;
+}
+
+/** Pick the starting language: the stored choice, the embed's data-lang, the page's, or sv. */
+export function pickLanguage(...wanted) {
+  const codes = i18n.languages.map((language) => language.code);
+  for (const code of wanted) {
+    if (code && codes.includes(code)) return code;
+    const short = code && code.split("-")[0];
+    if (short && codes.includes(short)) return short;
+  }
+  return codes[0] || "sv";
+}
+
+/** "5 minutes" in the current language, rounded up to whole minutes (at least one). */
+export function minutes(seconds) {
+  const count = Math.max(1, Math.ceil(seconds / 60));
+  try {
+    return new Intl.NumberFormat(i18n.lang, {
+      style: "unit",
+      unit: "minute",
+      unitDisplay: "long",
+    }).format(count);
+  } catch {
+    return `${count} min`;
+  }
+}
+
+/** A date and time in Swedish time, written the current language's way. */
+export function when(value, withDate = true) {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return "";
+  const options = withDate
+    ? { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" }
+    : { hour: "2-digit", minute: "2-digit" };
+  try {
+    return new Intl.DateTimeFormat(i18n.lang, { ...options, timeZone: "Europe/Stockholm" })
+      .format(date);
+  } catch {
+    return date.toISOString().slice(0, 16).replace("T", " ");
+  }
+}
+
+/** A calendar date (YYYY-MM-DD) as "måndag 9 juni" in the current language. */
+export function day(isoDate) {
+  const [year, month, dayOfMonth] = isoDate.split("-").map(Number);
+  const date = new Date(Date.UTC(year, month - 1, dayOfMonth, 12));
+  try {
+    return new Intl.DateTimeFormat(i18n.lang, {
+      weekday: "long", day: "numeric", month: "long", timeZone: "UTC",
+    }).format(date);
+  } catch {
+    return isoDate;
+  }
+}

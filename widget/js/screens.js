@@ -1,0 +1,164 @@
+// The screens around the chat: before it (pre-chat choices), when the chat is closed, and when
+// the service cannot be reached. Each returns {node, heading, refresh?, focusTarget?}.
+
+import { h, setText, tel, toggle, uid } from "./dom.js";
+import { i18n, minutes, translate, when } from "./i18n.js";
+
+/** Topic codes shared with routing and statistics (docs/widget.md). */
+export const TOPICS = [
+  "violence_close", "honour", "sex_for_compensation", "older_person", "worried_other",
+  "professional", "other",
+];
+
+/** A screen section with a focusable heading. */
+export function screen(name, headingKey) {
+  const heading = h("h3", { id: uid(name), tabindex: "-1", text: headingKey });
+  const node = h("section", { class: `screen ${name}`, "aria-labelledby": heading.id, hidden: true },
+    heading);
+  return { node, heading };
+}
+
+/** The numbers a visitor must always be able to find: Kvinnofridslinjen, 112, Polisen. */
+export function alternatives() {
+  return h("div", { class: "alternatives" },
+    h("p", { class: "alt-heading", text: "alternatives_heading" }),
+    h("ul", {},
+      h("li", {}, h("strong", {}, "Kvinnofridslinjen"), " ", tel("020505050", "020-50 50 50"), " ",
+        h("span", { text: "kvinnofrid_info" })),
+      h("li", {}, h("span", { text: "emergency" }), " ", tel("112", "112")),
+      h("li", {}, h("span", { text: "police" }), " ", tel("11414", "114 14"), " ",
+        h("span", { text: "police_info" }))));
+}
+
+/** A callback offer; shown only when the server offers callbacks and `wanted()` agrees. */
+export function callbackOffer(ctx, textKey, wanted = () => true) {
+  const node = h("div", { class: "offer", hidden: true },
+    h("p", { text: textKey }),
+    h("button", { type: "button", class: "primary", text: "callback_offer_button",
+      onclick: () => ctx.openCallback("callback") }),
+    h("button", { type: "button", class: "link", text: "callback_check_link",
+      onclick: () => ctx.openCallback("callback_check") }));
+  ctx.offers.add({ node, wanted });
+  return node;
+}
+
+/** The staff's notice from /api/status in the current language (English for the rest). */
+function noticeText(status) {
+  const notice = status && status.notice;
+  return notice ? notice[i18n.lang] || notice.en || notice.sv || "" : "";
+}
+
+export function createPrechat(ctx) {
+  const { node, heading } = screen("prechat", "prechat_heading");
+  const notice = h("p", { class: "staff-notice", hidden: true });
+  const hours = h("p", { hidden: true });
+  const estimate = h("p", { hidden: true });
+  const name = uid("safe");
+  const radio = (value, key) => {
+    const id = uid("safe");
+    return h("span", { class: "check" },
+      h("input", { type: "radio", name, id, value, onchange: () => safety(value) }),
+      h("label", { for: id, text: key }));
+  };
+  const urgent = h("div", { class: "urgent", role: "alert" });
+  const topicId = uid("topic");
+  const topic = h("select", { id: topicId },
+    h("option", { value: "", text: "topic_none" }),
+    ...TOPICS.map((code) => h("option", { value: code, text: `topic_${code}` })));
+  const langId = uid("chatlang");
+  let langTouched = false;
+  const chatLang = h("select", { id: langId, onchange: () => { langTouched = true; } },
+    ...i18n.languages.map(({ code, name: shown }) => h("option", { value: code, lang: code }, shown)));
+  const startButton = h("button", { type: "button", class: "primary start", text: "start",
+    onclick: () => ctx.chat.begin({
+      topic: topic.value,
+      language: chatLang.value,
+      urgent: node.querySelector("input[value=no]").checked,
+    }) });
+
+  function safety(value) {
+    urgent.replaceChildren();
+    if (value !== "no") return;
+    urgent.append(
+      h("p", { class: "big" }, h("span", { text: "urgent_call" }), " ", tel("112", "112")),
+      h("p", { text: "urgent_queue" }));
+    translate(urgent);
+  }
+
+  node.append(
+    h("p", { text: "intro" }), notice, hours, estimate,
+    h("p", { class: "hint", text: "optional" }),
+    h("fieldset", {}, h("legend", { text: "safe_question" }),
+      radio("yes", "safe_yes"), radio("no", "safe_no"), radio("skip", "safe_skip")),
+    urgent,
+    h("div", { class: "field" }, h("label", { for: topicId, text: "topic_label" }), topic),
+    h("div", { class: "field" }, h("label", { for: langId, text: "chat_language_label" }), chatLang),
+    startButton,
+    alternatives(),
+    callbackOffer(ctx, "callback_prechat_text"));
+
+  function refresh() {
+    const status = ctx.status;
+    if (!langTouched) chatLang.value = i18n.lang;
+    notice.textContent = noticeText(status);
+    toggle(notice, Boolean(notice.textContent));
+    toggle(hours, Boolean(status && status.closes_at));
+    if (status && status.closes_at) setText(hours, "open_until", { time: when(status.closes_at, false) });
+    const wait = status && status.estimated_wait_s;
+    toggle(estimate, typeof wait === "number");
+    if (typeof wait === "number") setText(estimate, "prechat_estimate", { duration: minutes(wait) });
+    translate(node);
+  }
+
+  /** Forget the choices made, for a new chat. */
+  function reset() {
+    for (const input of node.querySelectorAll("input")) input.checked = false;
+    topic.value = "";
+    langTouched = false;
+    safety("");
+  }
+
+  return { node, heading, refresh, reset };
+}
+
+export function createClosed(ctx) {
+  const { node, heading } = screen("closed", "closed_heading");
+  const next = h("p");
+  const notice = h("p", { class: "staff-notice", hidden: true });
+  node.append(next, notice, alternatives(), callbackOffer(ctx, "callback_closed_text"));
+
+  function refresh() {
+    const status = ctx.status || {};
+    setText(heading, status.paused ? "paused_heading" : "closed_heading");
+    if (status.next_opening) setText(next, "closed_next", { when: when(status.next_opening) });
+    else setText(next, status.paused ? "paused_text" : "closed_no_next");
+    notice.textContent = noticeText(status);
+    toggle(notice, Boolean(notice.textContent));
+    translate(node);
+  }
+
+  return { node, heading, refresh };
+}
+
+export function createUnavailable(ctx) {
+  const { node, heading } = screen("unavailable", "unavailable_title");
+  const result = h("p", { role: "status" });
+  const retry = h("button", { type: "button", class: "primary", text: "retry",
+    onclick: async () => {
+      setText(result, "retrying");
+      translate(result);
+      await ctx.refreshStatus();
+      if (!ctx.reachable) {
+        setText(result, "still_unavailable");
+        translate(result);
+      }
+    } });
+  node.append(h("p", { text: "unavailable_text" }), alternatives(), retry, result);
+
+  function refresh() {
+    result.textContent = "";
+    delete result.dataset.i18n;
+  }
+
+  return { node, heading, refresh };
+}
