@@ -46,8 +46,8 @@ async def widget_asset(request: web.Request) -> web.StreamResponse:
         target,
         headers={"Cache-Control": WIDGET_CACHE, "Cross-Origin-Resource-Policy": "cross-origin"},
     )
+    response.headers["Vary"] = "Origin"  # always: the CORS header below depends on Origin
     origin = request.headers.get("Origin", "").rstrip("/")
     if origin in settings.allowed_origins:
         response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
     return response

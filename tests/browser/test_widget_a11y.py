@@ -10,6 +10,7 @@ them against the real endpoints.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from tests.browser.test_widget_support import (
     WidgetEnv,
     browser,
     env,
+    evaluate,
     json_reply,
     open_panel,
     take_next,
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 __all__ = ["browser", "env"]  # fixtures used by the tests below
 
+AXE_TIMEOUT_S = 60.0  # a stalled renderer fails the test instead of hanging it
 NARROW_VIEWPORT: ViewportSize = {"width": 320, "height": 640}
 ZOOMED_VIEWPORT: ViewportSize = {"width": 640, "height": 360}  # a 1280 x 720 window at 200 %
 
@@ -110,20 +113,21 @@ class Scanner:
 
     async def scan(self, label: str) -> None:
         """Axe finds nothing, and no text shows a bare translation key (a missing string)."""
-        violations = await axe_violations(self.page)
+        violations = await asyncio.wait_for(axe_violations(self.page), AXE_TIMEOUT_S)
         self.scanned.append(label)
         if violations:
             self.failures.append(f"[{self.lang}] {label}: {format_violations(violations)}")
-        untranslated = await self.page.evaluate(UNTRANSLATED_JS)
+        untranslated = await evaluate(self.page, UNTRANSLATED_JS)
         if untranslated:
             self.failures.append(f"[{self.lang}] {label}: untranslated keys {untranslated}")
 
     async def fits(self, label: str, width: int) -> None:
         """No horizontal scrolling, and the open panel lies inside the window."""
-        scroll_width = await self.page.evaluate("document.scrollingElement.scrollWidth")
-        right = await self.page.evaluate(
+        scroll_width = await evaluate(self.page, "document.scrollingElement.scrollWidth")
+        right = await evaluate(
+            self.page,
             "document.querySelector('nexus-chat').shadowRoot"
-            ".getElementById('nc-panel').getBoundingClientRect().right"
+            ".getElementById('nc-panel').getBoundingClientRect().right",
         )
         if scroll_width > width or right > width:
             self.failures.append(
@@ -230,8 +234,8 @@ async def test_every_screen_passes_axe(browser: Browser, env: WidgetEnv, lang: s
         await chat_screens(page, env, scanner, lang)
         if lang == "ar":
             assert (
-                await page.evaluate(
-                    "document.querySelector('nexus-chat').shadowRoot.querySelector('.nc').dir"
+                await evaluate(
+                    page, "document.querySelector('nexus-chat').shadowRoot.querySelector('.nc').dir"
                 )
                 == "rtl"
             )

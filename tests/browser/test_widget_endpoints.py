@@ -8,6 +8,7 @@ endpoint it needs and is skipped, saying which, while that answers 404.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import datetime
@@ -22,6 +23,7 @@ from tests.browser.test_widget_support import (
     WidgetEnv,
     browser,
     env,
+    evaluate,
     json_reply,
     open_panel,
     take_next,
@@ -94,7 +96,7 @@ async def test_closed_screen_and_refused_start(
             await page.locator(".prechat .start").click()
             await page.locator(".screen.closed").wait_for()
             assert await visible_screen(page) == "closed"
-            assert (await page.evaluate("Object.keys(sessionStorage)")) == []
+            assert (await evaluate(page, "Object.keys(sessionStorage)")) == []
         finally:
             await context.close()
 
@@ -140,7 +142,7 @@ async def test_callback_request_sent_checked_and_cancelled(
         await page.get_by_label("Kod").fill(code)
         await page.get_by_role("button", name="Visa status").click()
         await page.get_by_text("Vi hittar ingen aktiv förfrågan").wait_for()
-        assert (await page.evaluate("Object.keys(sessionStorage)")) == []
+        assert (await evaluate(page, "Object.keys(sessionStorage)")) == []
     finally:
         await context.close()
 
@@ -162,7 +164,7 @@ async def test_feedback_after_an_answered_chat(browser: Browser, env: WidgetEnv,
         await page.locator(".msg.system").wait_for()
         await console.send(type="end", chat_id=chat_id)
         await page.locator(".feedback form").wait_for()
-        violations = await axe_violations(page)
+        violations = await asyncio.wait_for(axe_violations(page), 60)
         assert violations == [], format_violations(violations)
         await page.locator(".feedback input[value='4']").check()
         await page.locator(".feedback input[value='yes']").check()

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.browser.test_widget_support import WidgetEnv, browser, env, open_panel, take_next
+from tests.browser.test_widget_support import (
+    WidgetEnv,
+    browser,
+    env,
+    evaluate,
+    open_panel,
+    take_next,
+)
 from tests.support.servers import open_console
 
 if TYPE_CHECKING:
@@ -59,7 +66,7 @@ OPEN_TIME_JS = """() => new Promise((resolve) => {
 
 async def focused(page: Page) -> dict[str, Any] | None:
     """The focused element (through shadow roots): tag, id, classes, text, visible ring."""
-    found: dict[str, Any] | None = await page.evaluate(FOCUSED_JS)
+    found: dict[str, Any] | None = await evaluate(page, FOCUSED_JS)
     return found
 
 
@@ -138,7 +145,7 @@ async def test_panel_opens_quickly(browser: Browser, env: WidgetEnv) -> None:
         await page.keyboard.press("Escape")
         samples = []
         for _ in range(OPEN_SAMPLES):
-            samples.append(await page.evaluate(OPEN_TIME_JS))
+            samples.append(await evaluate(page, OPEN_TIME_JS))
             await page.keyboard.press("Escape")
         median_ms = statistics.median(samples)
         print(f"panel open time: median {median_ms:.1f} ms, max {max(samples):.1f} ms")

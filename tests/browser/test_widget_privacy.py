@@ -14,6 +14,7 @@ from tests.browser.test_widget_support import (
     WidgetEnv,
     browser,
     env,
+    evaluate,
     open_panel,
     take_next,
     traces,
@@ -32,7 +33,7 @@ STORED_JS = "() => JSON.parse(sessionStorage.getItem('nexus-chat') || 'null')"
 
 async def csp_violations(page: Page) -> list[str]:
     """Every Content-Security-Policy violation the page reported so far."""
-    found: list[str] = await page.evaluate("window.__cspViolations")
+    found: list[str] = await evaluate(page, "window.__cspViolations")
     return found
 
 
@@ -53,7 +54,7 @@ async def test_a_whole_chat_leaves_no_trace_and_stays_first_party(
         chat_id = await take_next(console)
         await page.locator(".msg.system").wait_for()
 
-        stored = await page.evaluate(STORED_JS)
+        stored = await evaluate(page, STORED_JS)
         token = stored["token"]
         assert len(token) >= 22
         assert (await traces(page))["session"] == ["nexus-chat"]
@@ -70,7 +71,7 @@ async def test_a_whole_chat_leaves_no_trace_and_stays_first_party(
         assert (await console.expect("chat_ended", chat_id=chat_id))["reason"] == "visitor_ended"
         await page.locator(".endbox").wait_for()
 
-        assert await page.evaluate(STORED_JS) == {"lang": "en"}  # the token is gone
+        assert await evaluate(page, STORED_JS) == {"lang": "en"}  # the token is gone
         found = await traces(page)
         assert (found["local"], found["databases"], found["cookie"]) == (0, 0, "")
         assert await context.cookies() == []
@@ -103,9 +104,9 @@ async def test_discreet_mode_neutral_title_and_plain_launcher(
         await page.locator("#nc-discreet").uncheck()
         assert await page.title() == HOST_TITLE
         assert (await launcher.inner_text()).strip() == "Chatta med Nexus"
-        assert await page.evaluate(STORED_JS) == {"discreet": False}  # the visitor's choice
+        assert await evaluate(page, STORED_JS) == {"discreet": False}  # the visitor's choice
         await page.locator("#nc-discreet").check()
         assert await page.title() == "Startsida"
-        assert await page.evaluate(STORED_JS) is None  # back to the default: nothing stored
+        assert await evaluate(page, STORED_JS) is None  # back to the default: nothing stored
     finally:
         await context.close()

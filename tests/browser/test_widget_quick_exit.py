@@ -14,6 +14,7 @@ from tests.browser.test_widget_support import (
     WidgetEnv,
     browser,
     env,
+    evaluate,
     open_panel,
     take_next,
     traces,
@@ -59,7 +60,7 @@ async def test_exit_button_ends_the_chat_and_leaves(browser: Browser, env: Widge
         console, chat_id = await chat_with_counsellor(
             page, env, env.page(data_exit_url=env.neutral_url + "?left")
         )
-        entries = await page.evaluate("history.length")
+        entries = await evaluate(page, "history.length")
         try:
             await page.locator(".bar .exit").click()
             ended = await console.expect("chat_ended", chat_id=chat_id)
@@ -69,7 +70,7 @@ async def test_exit_button_ends_the_chat_and_leaves(browser: Browser, env: Widge
         await page.wait_for_url(env.neutral_url + "?left")
         assert await traces(page) == {"session": [], "local": 0, "databases": 0, "cookie": ""}
         assert await context.cookies() == []
-        assert await page.evaluate("history.length") == entries  # chat page's entry replaced
+        assert await evaluate(page, "history.length") == entries  # chat page's entry replaced
         await page.go_back()
         assert page.url == env.neutral_url  # back leads past the chat page, not to it
     finally:

@@ -13,6 +13,7 @@ from tests.browser.test_widget_support import (
     WidgetEnv,
     browser,
     env,
+    evaluate,
     host_site,
     open_panel,
     stoppable_server,
@@ -64,7 +65,7 @@ async def test_server_restart_mid_chat_resumes_and_keeps_the_draft(
                 await console.send(type="message", chat_id=chat_id, text="Jag är kvar.")
                 await page.get_by_text("Jag är kvar.").wait_for()
                 assert await page.get_by_text("Före omstarten").count() == 1
-                assert await page.evaluate(INPUT_VALUE_JS) == "Ett utkast jag inte har skickat"
+                assert await evaluate(page, INPUT_VALUE_JS) == "Ett utkast jag inte har skickat"
                 await console.close()
     finally:
         await context.close()
@@ -89,13 +90,13 @@ async def test_too_long_messages_are_refused_and_kept(
             await page.get_by_text("Meddelandet är 5 tecken för långt").wait_for()
             await page.locator("#nc-input").press("Enter")
             await page.get_by_text("Meddelandet är för långt (högst 80 tecken)").wait_for()
-            assert await page.evaluate(INPUT_VALUE_JS) == too_long_here
+            assert await evaluate(page, INPUT_VALUE_JS) == too_long_here
 
             too_long_there = "ä" * 60
             await page.locator("#nc-input").fill(too_long_there)
             await page.locator("#nc-input").press("Enter")
             await page.get_by_text("Texten finns kvar i rutan").wait_for()
-            assert await page.evaluate(INPUT_VALUE_JS) == too_long_there
+            assert await evaluate(page, INPUT_VALUE_JS) == too_long_there
             assert await page.locator(".msg.visitor").count() == 0
 
             await page.locator("#nc-input").fill("Kort nog")
@@ -150,6 +151,7 @@ async def test_prechat_choices_reach_the_counsellor(browser: Browser, env: Widge
         await page.locator(".prechat input[value=no]").check()
         await page.locator(".urgent a[href='tel:112']").wait_for()
         await page.locator(".prechat .start").click()
+        await page.locator(".waitbox").wait_for()  # queued: the take cannot miss it
         await console.send(type="take")
         opened = await console.expect("chat_opened")
         assert (opened["topic"], opened["language"], opened["urgent"]) == ("honour", "ar", True)

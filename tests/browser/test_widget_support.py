@@ -6,6 +6,7 @@ This module holds no tests; it sits next to the test_widget_* modules that impor
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 STOP_GRACE_S = 0.5
+EVALUATE_TIMEOUT_S = 30.0
 CHAT_ORIGIN = web.AppKey("chat_origin", str)
 HOST_TITLE = "Stöd vid våld i nära relation – Uppsala kommun"
 NEUTRAL_TITLE = "Neutral sida"
@@ -187,6 +189,12 @@ async def env(redis_url: str, staff_file: Path) -> AsyncIterator[WidgetEnv]:
         yield running
 
 
+async def evaluate(page: Page, script: str, arg: Any = None) -> Any:
+    """`page.evaluate` with a deadline: Playwright gives evaluate none, and a stalled renderer
+    must fail the test, not hang it."""
+    return await asyncio.wait_for(page.evaluate(script, arg), EVALUATE_TIMEOUT_S)
+
+
 async def open_panel(page: Page, url: str) -> None:
     """Load a host page and open the widget's panel with the launcher."""
     await page.goto(url)
@@ -196,13 +204,13 @@ async def open_panel(page: Page, url: str) -> None:
 
 async def visible_screen(page: Page) -> str | None:
     """The name of the screen the panel shows (prechat, chat, closed, …)."""
-    name: str | None = await page.evaluate(VISIBLE_SCREEN_JS)
+    name: str | None = await evaluate(page, VISIBLE_SCREEN_JS)
     return name
 
 
 async def traces(page: Page) -> dict[str, Any]:
     """What the page keeps in sessionStorage, localStorage, IndexedDB and cookies."""
-    found: dict[str, Any] = await page.evaluate(TRACES_JS)
+    found: dict[str, Any] = await evaluate(page, TRACES_JS)
     return found
 
 
