@@ -80,10 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     if args.memory_points:
-        plan = replace(plan, memory_points=args.memory_points, max_ramp_s=math.inf)
+        plan = replace(
+            plan, memory_points=args.memory_points, max_ramp_s=math.inf, run_budget_s=math.inf
+        )
     if args.uncompressed_points:
         plan = replace(
-            plan, uncompressed_memory_points=args.uncompressed_points, max_ramp_s=math.inf
+            plan,
+            uncompressed_memory_points=args.uncompressed_points,
+            max_ramp_s=math.inf,
+            run_budget_s=math.inf,
         )
     results = asyncio.run(run_bench(plan, server_src=args.server_src, profile_dir=args.profile))
     args.json.write_text(json.dumps(_finite(results), indent=2, ensure_ascii=False) + "\n")

@@ -29,21 +29,26 @@ FD_MARGIN = 1000  # this process's other sockets and files
 
 
 def _reason_to_skip(
-    target: int, current: int, measured: list[dict[str, Any]], max_ramp_s: float
+    target: int, current: int, measured: list[dict[str, Any]], max_ramp_s: float, deadline: float
 ) -> str:
     """Why the point ``target`` cannot be measured here, or '' if it can."""
     soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if target + FD_MARGIN > soft_limit:
         return f"open-file limit {soft_limit} is too low for {target} connections"
     done = [p for p in measured if "skipped" not in p]
-    if done:
-        # Each join costs the server work for every visitor already waiting (queue updates),
-        # so the pace falls as the crowd grows: scale the last pace by the mean crowd size
-        # of the next stretch over the present one.
-        pace = float(done[-1]["connects_per_s"])
-        estimate_s = (target - current) / max(pace, 1.0) * (target + current) / (2 * current)
-        if estimate_s > max_ramp_s:
-            return f"reaching it would take about {estimate_s:.0f} s (budget {max_ramp_s:.0f} s)"
+    if not done:
+        return ""
+    # Each join costs the server work for every visitor already waiting (queue updates), so
+    # the pace falls as the crowd grows: scale the last stretch's pace by the ratio of the
+    # mean crowd sizes of the next stretch and the last one.
+    last = done[-1]
+    last_start = done[-2]["connections"] if len(done) > 1 else WARMUP_VISITORS
+    growth = (target + current) / max(1, last_start + current)
+    estimate_s = (target - current) / max(float(last["connects_per_s"]), 1.0) * growth
+    if estimate_s > max_ramp_s:
+        return f"reaching it would take about {estimate_s:.0f} s (budget {max_ramp_s:.0f} s)"
+    if time.monotonic() + estimate_s > deadline:
+        return f"reaching it would take about {estimate_s:.0f} s, past the run's time budget"
     return ""
 
 
@@ -74,11 +79,13 @@ async def measure_idle_memory(
     settle_s: float,
     compression: bool = True,
     max_ramp_s: float = math.inf,
+    deadline: float = math.inf,
 ) -> dict[str, Any]:
     """Grow a crowd of idle visitors on ``server`` through ``points``; KiB per connection.
 
     A point is skipped (and says why) when this process may not open that many files, or
-    when the last ramp's pace says reaching it would take longer than ``max_ramp_s``."""
+    when the last ramp's pace says reaching it would take longer than ``max_ramp_s`` or end
+    after ``deadline`` (monotonic)."""
     crowd = Crowd()
     await grow(crowd, server, kind, WARMUP_VISITORS, concurrency=concurrency)
     await wait_until_quiet(server.pid, settle_s)
@@ -86,7 +93,7 @@ async def measure_idle_memory(
     measured: list[dict[str, Any]] = []
     try:
         for target in points:
-            skipped = _reason_to_skip(target, len(crowd.visitors), measured, max_ramp_s)
+            skipped = _reason_to_skip(target, len(crowd.visitors), measured, max_ramp_s, deadline)
             if skipped:
                 measured.append({"connections": target, "skipped": skipped})
                 log(f"{kind}: {target:>6} idle visitors skipped: {skipped}")

@@ -36,7 +36,8 @@ class BenchPlan:
     uncompressed_memory_points: tuple[int, ...] = (1000, 5000)
     connect_concurrency: int = 100
     memory_settle_s: float = 2.0
-    max_ramp_s: float = 90.0
+    max_ramp_s: float = 120.0
+    run_budget_s: float = 280.0  # memory points that would end later are skipped
     # Claims: this many consoles press "take" at once.
     claims: int = 100
     # Restart: visitors that resume after the server is killed.

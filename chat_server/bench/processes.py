@@ -175,7 +175,8 @@ class Child:
         """SIGKILL, as a crash would: no shutdown code runs."""
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait(10)
+        if self.proc:
+            self.proc.wait(10)  # reaped, so no zombie is left behind
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

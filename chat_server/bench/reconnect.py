@@ -32,6 +32,8 @@ class Comeback:
 
     def __init__(self) -> None:
         self.welcomed_ns: list[int] = []
+        self.connected_ns: list[int] = []  # when each successful attempt's handshake was done
+        self.handshake_ns: list[int] = []  # how long that TCP + WebSocket handshake took
         self.failed: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
         self.attempts = 0
@@ -65,11 +67,14 @@ class Comeback:
             self.attempts += 1
             conn: Conn | None = None
             try:
+                started_ns = time.monotonic_ns()
                 conn = await open_conn(
                     f"{server.ws_url}/ws/visitor",
                     server.url,
                     on_frame=self.replay_watcher(visitor.last_seq),
                 )
+                self.connected_ns.append(time.monotonic_ns())
+                self.handshake_ns.append(self.connected_ns[-1] - started_ns)
                 answer = conn.waiter(("welcome", "error"))
                 await conn.send(
                     {"type": "resume", "token": visitor.token, "last_seq": visitor.last_seq}
@@ -106,14 +111,17 @@ async def run_reconnect(
     killed_ns = time.monotonic_ns()
     server.kill()
     await asyncio.gather(*(v.conn.reader for v in crowd.visitors))
-    restarted_ns = time.monotonic_ns()
     server.start()
     deadline = time.monotonic() + timeout_s
-    ready = asyncio.create_task(server.wait_ready(timeout_s))
+    # No readiness probe here: with a thousand connections arriving at once, a probe waits in
+    # the same listen queue and times the queue, not the server. The first welcome does.
     await asyncio.gather(*(comeback.resume(server, v, deadline) for v in crowd.visitors))
-    ready_ns = restarted_ns + int(1e9 * (await ready))
+    if server.proc is None or server.proc.poll() is not None:
+        raise RuntimeError(f"the restarted server died:\n{server.log_tail()}")
     await asyncio.sleep(STRAY_FRAMES_WAIT_S)
+    first_ns = min(comeback.welcomed_ns, default=killed_ns)
     last_ns = max(comeback.welcomed_ns, default=killed_ns)
+    listening_ns = min(comeback.connected_ns, default=killed_ns)
     await asyncio.gather(*(c.abort() for c in comeback.conns))
     log(
         f"nexus: {len(comeback.welcomed_ns)}/{visitors} visitors back "
@@ -123,12 +131,13 @@ async def run_reconnect(
         "visitors": visitors,
         "resumed": len(comeback.welcomed_ns),
         "failed": dict(comeback.failed),
-        "server_ready_after_kill_s": round((ready_ns - killed_ns) / 1e9, 2),
+        "first_handshake_after_kill_s": round((listening_ns - killed_ns) / 1e9, 2),
+        "first_welcome_after_kill_s": round((first_ns - killed_ns) / 1e9, 2),
         "all_welcomed_after_kill_s": round((last_ns - killed_ns) / 1e9, 2),
-        "all_welcomed_after_ready_s": round(max(0, last_ns - ready_ns) / 1e9, 2),
-        "welcome_after_ready": latency_summary(
-            [max(0, t - ready_ns) for t in comeback.welcomed_ns]
+        "welcome_after_first_welcome": latency_summary(
+            [t - first_ns for t in comeback.welcomed_ns]
         ),
+        "handshake": latency_summary(comeback.handshake_ns),
         "connection_attempts": comeback.attempts,
         "refusals": dict(comeback.refusals),
         "replayed_duplicates": comeback.replayed_duplicates,

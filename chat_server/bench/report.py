@@ -225,8 +225,8 @@ def table(results: dict[str, Any]) -> str:
         f"p99 {cl['first_waiting']['p99_ms']} ms; same-chat race p99 "
         f"{cl['same_chat_race']['p99_ms']} ms; double assignments {cl['double_assignments']}",
         f"Restart: {rc['resumed']}/{rc['visitors']} visitors resumed "
-        f"{rc['all_welcomed_after_kill_s']} s after kill -9 (server ready after "
-        f"{rc['server_ready_after_kill_s']} s)",
+        f"{rc['all_welcomed_after_kill_s']} s after kill -9 (first welcome after "
+        f"{rc['first_welcome_after_kill_s']} s; handshake p99 {rc['handshake']['p99_ms']} ms)",
         f"Delivery: lost {c['lost']}, duplicated {c['duplicated']}, seq gaps {c['seq_gaps']}, "
         f"seq repeats {c['seq_repeats']}, refused {c['refused']}, "
         f"unexpected closes {c['unexpected_closes']}",

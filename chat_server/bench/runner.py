@@ -1,7 +1,8 @@
-"""One benchmark run: a private Redis, the bare relay, then our server, phase by phase.
+"""One benchmark run: a private Redis, the bare relay and our server, phase by phase.
 
-Every phase starts from an empty Redis and a freshly started server process, so one phase's
-leftovers (queued chats, allocator state) cannot colour the next one's figures.
+Latency (bare relay and nexus side by side) and the claim races share one set of servers;
+every later phase starts from an empty Redis and a freshly started server process, so one
+phase's leftovers (queued chats, allocator state) cannot colour the next one's figures.
 """
 
 from __future__ import annotations
@@ -83,9 +84,14 @@ class Bench:
             )
             for i, port in enumerate(ports)
         ]
-        for server in servers:
-            server.start()
-        await asyncio.gather(*(s.wait_ready() for s in servers))
+        try:
+            for server in servers:
+                server.start()
+            await asyncio.gather(*(s.wait_ready() for s in servers))
+        except BaseException:
+            for server in servers:  # a server that never got ready must not outlive the run
+                server.kill()
+            raise
         return servers
 
 
@@ -143,6 +149,7 @@ async def latency_phases(bench: Bench, results: dict[str, Any], staff: Path, pas
         relay.stop()
         await nexus.end_all()
         results["correctness"] = {
+            "messages": nexus.ledger.count,
             "lost": nexus.ledger.lost(require_ack=True),
             "duplicated": nexus.ledger.duplicated(),
             "seq_gaps": nexus.seq.gaps,
@@ -180,6 +187,7 @@ async def bare_memory_phase(bench: Bench, results: dict[str, Any]) -> None:
             concurrency=plan.connect_concurrency,
             settle_s=plan.memory_settle_s,
             max_ramp_s=plan.max_ramp_s,
+            deadline=bench.started + plan.run_budget_s,
         )
     finally:
         relay.kill()
@@ -199,6 +207,7 @@ async def nexus_capacity_phases(bench: Bench, results: dict[str, Any], staff: Pa
                 concurrency=plan.connect_concurrency,
                 settle_s=plan.memory_settle_s,
                 max_ramp_s=plan.max_ramp_s,
+                deadline=bench.started + plan.run_budget_s,
             )
     finally:
         server.kill()
@@ -213,6 +222,7 @@ async def nexus_capacity_phases(bench: Bench, results: dict[str, Any], staff: Pa
             concurrency=plan.connect_concurrency,
             settle_s=plan.memory_settle_s,
             max_ramp_s=plan.max_ramp_s,
+            deadline=bench.started + plan.run_budget_s,
             compression=False,
         )
     finally:
