@@ -20,6 +20,7 @@ import holidays
 from .crypto import FieldCipher, KeySettingError, generate_key
 from .domain.callbacks import CallbackSettings
 from .domain.schedule import ScheduleError, parse_dates, parse_weekly_schedule
+from .envparse import EnvReader
 
 TOPIC_CODES: Final = frozenset(
     {
@@ -94,19 +95,20 @@ class CallbackConfig:
         key = base64.urlsafe_b64decode(
             raw_key.replace("+", "-").replace("/", "_") + "=" * (-len(raw_key) % 4)
         )
+        read = EnvReader(env, CallbackConfigError)
         try:
             rules = CallbackSettings(
                 callback_hours=_hours(env.get("NEXUS_CALLBACK_HOURS", "") or "mon-fri 09:00-16:00"),
-                closed_dates=_closed_dates(env),
+                closed_dates=_closed_dates(read),
                 tz=env.get("NEXUS_CALLBACK_TZ", "") or "Europe/Stockholm",
-                max_days_ahead=_int(env, "NEXUS_CALLBACK_MAX_DAYS_AHEAD", 7),
-                min_window_min=_int(env, "NEXUS_CALLBACK_MIN_WINDOW_MIN", 30),
-                max_windows=_int(env, "NEXUS_CALLBACK_MAX_WINDOWS", 3),
-                grace_s=_int(env, "NEXUS_CALLBACK_GRACE_S", 3600),
-                max_attempts=_int(env, "NEXUS_CALLBACK_MAX_ATTEMPTS", 3),
-                max_message_chars=_int(env, "NEXUS_CALLBACK_MAX_MESSAGE_CHARS", 300),
-                max_alias_chars=_int(env, "NEXUS_CALLBACK_MAX_ALIAS_CHARS", 40),
-                lock_ttl_s=_int(env, "NEXUS_CALLBACK_LOCK_TTL_S", 600),
+                max_days_ahead=read.whole("NEXUS_CALLBACK_MAX_DAYS_AHEAD", 7),
+                min_window_min=read.whole("NEXUS_CALLBACK_MIN_WINDOW_MIN", 30),
+                max_windows=read.whole("NEXUS_CALLBACK_MAX_WINDOWS", 3),
+                grace_s=read.whole("NEXUS_CALLBACK_GRACE_S", 3600),
+                max_attempts=read.whole("NEXUS_CALLBACK_MAX_ATTEMPTS", 3),
+                max_message_chars=read.whole("NEXUS_CALLBACK_MAX_MESSAGE_CHARS", 300),
+                max_alias_chars=read.whole("NEXUS_CALLBACK_MAX_ALIAS_CHARS", 40),
+                lock_ttl_s=read.whole("NEXUS_CALLBACK_LOCK_TTL_S", 600),
                 topic_codes=TOPIC_CODES,
             )
         except CallbackConfigError:
@@ -118,28 +120,15 @@ class CallbackConfig:
         return cls(
             master_key=key,
             rules=rules,
-            per_address_submits_per_h=_int(env, "NEXUS_CALLBACK_PER_ADDRESS_SUBMITS_PER_H", 10),
-            per_address_guesses_per_h=_int(env, "NEXUS_CALLBACK_PER_ADDRESS_GUESSES_PER_H", 10),
-            service_requests_per_h=_int(env, "NEXUS_CALLBACK_SERVICE_REQUESTS_PER_H", 120),
-            service_guesses_per_h=_int(env, "NEXUS_CALLBACK_SERVICE_GUESSES_PER_H", 300),
+            per_address_submits_per_h=read.whole("NEXUS_CALLBACK_PER_ADDRESS_SUBMITS_PER_H", 10),
+            per_address_guesses_per_h=read.whole("NEXUS_CALLBACK_PER_ADDRESS_GUESSES_PER_H", 10),
+            service_requests_per_h=read.whole("NEXUS_CALLBACK_SERVICE_REQUESTS_PER_H", 120),
+            service_guesses_per_h=read.whole("NEXUS_CALLBACK_SERVICE_GUESSES_PER_H", 300),
         )
 
 
 def _derive(master_key: bytes, label: bytes) -> bytes:
     return hmac.new(master_key, label, hashlib.sha256).digest()
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise CallbackConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise CallbackConfigError(f"{name} must not be negative")
-    return value
 
 
 def _hours(spec: str) -> dict[int, tuple[time, time]]:
@@ -155,9 +144,9 @@ def _hours(spec: str) -> dict[int, tuple[time, time]]:
     return hours
 
 
-def _closed_dates(env: Mapping[str, str]) -> frozenset[date]:
-    closed = parse_dates(env.get("NEXUS_CALLBACK_CLOSED_DATES", ""))
-    if env.get("NEXUS_CALLBACK_OBSERVE_HOLIDAYS", "true").strip().lower() in ("0", "false", "no"):
+def _closed_dates(read: EnvReader) -> frozenset[date]:
+    closed = parse_dates(read.env.get("NEXUS_CALLBACK_CLOSED_DATES", ""))
+    if not read.flag("NEXUS_CALLBACK_OBSERVE_HOLIDAYS", True):
         return closed
     first_year = datetime.now(UTC).year - 1
     calendar = holidays.country_holidays(

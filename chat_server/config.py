@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .callback_settings import CallbackConfig, CallbackConfigError
+from .envparse import EnvReader
 from .redis_settings import RedisConfig, RedisSettingsError
 from .supervisor_config import SupervisorConfig, SupervisorConfigError
 from .web.console_settings import ConsoleSettings, ConsoleSettingsError
@@ -78,46 +78,9 @@ class Settings:
         return replace(self, **changes)
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise SettingsError(f"{name} must be a finite number ≥ 0, got {raw!r}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name} must be true or false, got {raw!r}")
-
-
 def _callbacks(env: Mapping[str, str], demo: bool) -> CallbackConfig | None:
     """Callbacks are on when a key is configured (the demo makes one) unless switched off."""
-    if not _bool(env, "NEXUS_CALLBACKS_ENABLED", True):
+    if not EnvReader(env, SettingsError).flag("NEXUS_CALLBACKS_ENABLED", True):
         return None
     if not demo and not env.get("NEXUS_CALLBACK_KEY", "").strip():
         return None
@@ -127,14 +90,15 @@ def _callbacks(env: Mapping[str, str], demo: bool) -> CallbackConfig | None:
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
-    port = _int(env, "NEXUS_PORT", 8080)
+    read = EnvReader(env, SettingsError)
+    port = read.whole("NEXUS_PORT", 8080)
     host = env.get("NEXUS_HOST", "127.0.0.1")
     public_url = env.get("NEXUS_PUBLIC_URL", "") or f"http://localhost:{port}"
     origins = tuple(
         o.strip().rstrip("/") for o in env.get("NEXUS_ALLOWED_ORIGINS", "").split(",") if o.strip()
     )
     data_dir = Path(env.get("NEXUS_DATA_DIR", "var"))
-    demo = bool(overrides.get("demo", _bool(env, "NEXUS_DEMO", False)))
+    demo = bool(overrides.get("demo", read.flag("NEXUS_DEMO", False)))
     try:
         supervisor = SupervisorConfig.from_env(env)
         callbacks = _callbacks(env, demo)
@@ -158,30 +122,30 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         data_dir=data_dir,
         staff_file=Path(env.get("NEXUS_STAFF_FILE", "") or data_dir / "staff.json"),
         widget_dir=Path(env.get("NEXUS_WIDGET_DIR", "") or REPO_DIR / "widget"),
-        demo=_bool(env, "NEXUS_DEMO", False),
+        demo=read.flag("NEXUS_DEMO", False),
         log_level=env.get("NEXUS_LOG_LEVEL", "INFO").upper(),
-        chat_ttl_s=_int(env, "NEXUS_CHAT_TTL_S", 1800),
-        visitor_gone_ttl_s=_int(env, "NEXUS_VISITOR_GONE_TTL_S", 120),
-        hello_timeout_s=_float(env, "NEXUS_HELLO_TIMEOUT_S", 10.0),
-        max_frame_bytes=_int(env, "NEXUS_MAX_FRAME_BYTES", 16384),
-        max_text_chars=_int(env, "NEXUS_MAX_TEXT_CHARS", 2000),
-        visitor_msgs_per_s=_float(env, "NEXUS_VISITOR_MSGS_PER_S", 1.0),
-        visitor_msg_burst=_int(env, "NEXUS_VISITOR_MSG_BURST", 8),
-        default_capacity=_int(env, "NEXUS_DEFAULT_CAPACITY", 2),
-        session_idle_s=_int(env, "NEXUS_SESSION_IDLE_S", 1800),
-        session_absolute_s=_int(env, "NEXUS_SESSION_ABSOLUTE_S", 43200),
-        sweep_interval_s=_float(env, "NEXUS_SWEEP_INTERVAL_S", 5.0),
-        relax_after_s=_int(env, "NEXUS_RELAX_AFTER_S", 60),
-        offer_timeout_s=_int(env, "NEXUS_OFFER_TIMEOUT_S", 30),
-        backup_after_s=_int(env, "NEXUS_BACKUP_AFTER_S", 120),
-        routing_tick_s=_float(env, "NEXUS_ROUTING_TICK_S", 1.0),
+        chat_ttl_s=read.whole("NEXUS_CHAT_TTL_S", 1800),
+        visitor_gone_ttl_s=read.whole("NEXUS_VISITOR_GONE_TTL_S", 120),
+        hello_timeout_s=read.number("NEXUS_HELLO_TIMEOUT_S", 10.0),
+        max_frame_bytes=read.whole("NEXUS_MAX_FRAME_BYTES", 16384),
+        max_text_chars=read.whole("NEXUS_MAX_TEXT_CHARS", 2000),
+        visitor_msgs_per_s=read.number("NEXUS_VISITOR_MSGS_PER_S", 1.0),
+        visitor_msg_burst=read.whole("NEXUS_VISITOR_MSG_BURST", 8),
+        default_capacity=read.whole("NEXUS_DEFAULT_CAPACITY", 2),
+        session_idle_s=read.whole("NEXUS_SESSION_IDLE_S", 1800),
+        session_absolute_s=read.whole("NEXUS_SESSION_ABSOLUTE_S", 43200),
+        sweep_interval_s=read.number("NEXUS_SWEEP_INTERVAL_S", 5.0),
+        relax_after_s=read.whole("NEXUS_RELAX_AFTER_S", 60),
+        offer_timeout_s=read.whole("NEXUS_OFFER_TIMEOUT_S", 30),
+        backup_after_s=read.whole("NEXUS_BACKUP_AFTER_S", 120),
+        routing_tick_s=read.number("NEXUS_ROUTING_TICK_S", 1.0),
         opening_hours=env.get("NEXUS_OPENING_HOURS", ""),
         closed_dates=env.get("NEXUS_CLOSED_DATES", ""),
-        intake_close_before_min=_int(env, "NEXUS_INTAKE_CLOSE_BEFORE_MIN", 15),
-        observe_public_holidays=_bool(env, "NEXUS_OBSERVE_PUBLIC_HOLIDAYS", True),
-        default_handle_time_s=_int(env, "NEXUS_DEFAULT_HANDLE_TIME_S", 1200),
-        overflow_wait_s=_int(env, "NEXUS_OVERFLOW_WAIT_S", 600),
-        overflow_queue_length=_int(env, "NEXUS_OVERFLOW_QUEUE_LENGTH", 20),
+        intake_close_before_min=read.whole("NEXUS_INTAKE_CLOSE_BEFORE_MIN", 15),
+        observe_public_holidays=read.flag("NEXUS_OBSERVE_PUBLIC_HOLIDAYS", True),
+        default_handle_time_s=read.whole("NEXUS_DEFAULT_HANDLE_TIME_S", 1200),
+        overflow_wait_s=read.whole("NEXUS_OVERFLOW_WAIT_S", 600),
+        overflow_queue_length=read.whole("NEXUS_OVERFLOW_QUEUE_LENGTH", 20),
         callbacks=callbacks,
         supervisor=supervisor,
         console=console,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Final
 
 from .domain.stats import DEFAULT_SERVICE_TARGETS_S, WAIT_BUCKETS_S
+from .envparse import EnvReader
 
 MIN_SAMPLE_INTERVAL_S: Final = 1.0
 MAX_QUEUE_HISTORY_S: Final = 48 * 3600
@@ -66,40 +67,21 @@ class SupervisorConfig:
         """Read the NEXUS_* variables listed in docs/statistics.md; raises
         :class:`SupervisorConfigError` on a value that cannot be used."""
         stats_dir = env.get("NEXUS_STATS_DIR", "")
+        read = EnvReader(env, SupervisorConfigError)
         return cls(
             service_targets_s=_targets(env.get("NEXUS_SERVICE_TARGETS_S", "")),
-            queue_sample_interval_s=_number(env, "NEXUS_QUEUE_SAMPLE_S", 30.0),
-            queue_history_s=_whole(env, "NEXUS_QUEUE_HISTORY_S", 6 * 3600),
-            stats_flush_interval_s=_number(env, "NEXUS_STATS_FLUSH_S", 60.0),
+            queue_sample_interval_s=read.number("NEXUS_QUEUE_SAMPLE_S", 30.0),
+            queue_history_s=read.whole("NEXUS_QUEUE_HISTORY_S", 6 * 3600),
+            stats_flush_interval_s=read.number("NEXUS_STATS_FLUSH_S", 60.0),
             stats_dir=Path(stats_dir) if stats_dir else None,
             metrics_host=env.get("NEXUS_METRICS_HOST", "") or "127.0.0.1",
-            metrics_port=_whole(env, "NEXUS_METRICS_PORT", 0),
+            metrics_port=read.whole("NEXUS_METRICS_PORT", 0),
             metrics_token=env.get("NEXUS_METRICS_TOKEN", ""),
         )
 
     def resolved_stats_dir(self, data_dir: Path) -> Path:
         """Where the daily roll-up files live."""
         return self.stats_dir if self.stats_dir is not None else data_dir / "stats"
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SupervisorConfigError(f"{name} must be a number, got {raw[:20]!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise SupervisorConfigError(f"{name} must be a finite number ≥ 0")
-    return value
-
-
-def _whole(env: Mapping[str, str], name: str, default: int) -> int:
-    value = _number(env, name, default)
-    if value != int(value):
-        raise SupervisorConfigError(f"{name} must be a whole number")
-    return int(value)
 
 
 def _targets(raw: str) -> tuple[int, ...]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
@@ -41,6 +41,8 @@ DUPLICATE_ERROR: Final = FieldError(
     "There is already a request for this number at the same time. Use the code you were given "
     "to see or cancel it.",
 )
+# What a lookup by status code finds: the stored request (status) or True (cancelled).
+_Found = TypeVar("_Found")
 
 
 class RateLimited(Exception):
@@ -259,44 +261,44 @@ async def create_request(request: web.Request) -> web.Response:
     return _answer(request, body, 201)
 
 
-async def request_status(request: web.Request) -> web.Response:
+async def _act_on_code(
+    request: web.Request,
+    act: Callable[[CallbackService, str, str], Awaitable[_Found | None]],
+    respond: Callable[[CallbackService, _Found], dict[str, Any]],
+) -> web.Response:
+    """What the status and cancel endpoints share: the body's ``code`` (a non-string counts
+    as "") goes to ``act``, which guards and counts guesses. Answers 400 for a body that is
+    not a JSON object, 429 when guessing is rate limited, 404 when ``act`` finds nothing
+    (None or False), else 200 with ``respond``'s body for what it found."""
     service = request.app[CALLBACKS]
     data = await _body(request)
     if data is None:
         return _answer(request, {"error": "invalid_json"}, 400)
     code = data.get("code")
     try:
-        found = await find_by_code(
-            service, code if isinstance(code, str) else "", client_address(request)
-        )
+        found = await act(service, code if isinstance(code, str) else "", client_address(request))
     except RateLimited:
         return _answer(request, {"error": "rate_limited"}, 429)
-    if found is None:
+    if not found:
         return _answer(request, {"error": "not_found"}, 404)
+    return _answer(request, respond(service, found))
+
+
+def _status_body(service: CallbackService, found: StoredRequest) -> dict[str, Any]:
     upcoming = next_window(found.windows, service.store.clock())
-    body = {
+    return {
         "status": visitor_status(found),
         "next_window": window_json(upcoming, service) if upcoming else None,
         "windows": [window_json(w, service) for w in found.windows],
     }
-    return _answer(request, body)
+
+
+async def request_status(request: web.Request) -> web.Response:
+    return await _act_on_code(request, find_by_code, _status_body)
 
 
 async def cancel_request(request: web.Request) -> web.Response:
-    service = request.app[CALLBACKS]
-    data = await _body(request)
-    if data is None:
-        return _answer(request, {"error": "invalid_json"}, 400)
-    code = data.get("code")
-    try:
-        cancelled = await cancel_by_code(
-            service, code if isinstance(code, str) else "", client_address(request)
-        )
-    except RateLimited:
-        return _answer(request, {"error": "rate_limited"}, 429)
-    if not cancelled:
-        return _answer(request, {"error": "not_found"}, 404)
-    return _answer(request, {"cancelled": True})
+    return await _act_on_code(request, cancel_by_code, lambda _service, _done: {"cancelled": True})
 
 
 # --- wiring -------------------------------------------------------------------------------

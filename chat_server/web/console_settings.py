@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from ..envparse import EnvReader
 from ..store.login_throttle import ThrottleSettings
 from ..store.wellbeing import Stretch
 
@@ -48,39 +48,28 @@ class ConsoleSettings:
     def from_env(cls, env: Mapping[str, str]) -> ConsoleSettings:
         """Raises ConsoleSettingsError naming the variable on a value it cannot use, or the
         standard texts file and entry when that file is unusable (checked here, at start)."""
+        read = EnvReader(env, ConsoleSettingsError)
         defaults = ThrottleSettings()
         throttle = ThrottleSettings(
-            free_failures=_number(env, "NEXUS_LOGIN_FREE_FAILURES", defaults.free_failures),
-            base_delay_s=_number(env, "NEXUS_LOGIN_BASE_DELAY_S", defaults.base_delay_s),
-            max_delay_s=_number(env, "NEXUS_LOGIN_MAX_DELAY_S", defaults.max_delay_s),
-            window_s=int(_number(env, "NEXUS_LOGIN_WINDOW_S", defaults.window_s)),
-            global_burst=int(_number(env, "NEXUS_LOGIN_GLOBAL_BURST", defaults.global_burst)),
-            global_per_s=_number(env, "NEXUS_LOGIN_GLOBAL_PER_S", defaults.global_per_s),
-            flood_delay_s=_number(env, "NEXUS_LOGIN_FLOOD_DELAY_S", defaults.flood_delay_s),
+            free_failures=read.whole("NEXUS_LOGIN_FREE_FAILURES", defaults.free_failures),
+            base_delay_s=read.number("NEXUS_LOGIN_BASE_DELAY_S", defaults.base_delay_s),
+            max_delay_s=read.number("NEXUS_LOGIN_MAX_DELAY_S", defaults.max_delay_s),
+            window_s=read.whole("NEXUS_LOGIN_WINDOW_S", defaults.window_s),
+            global_burst=read.whole("NEXUS_LOGIN_GLOBAL_BURST", defaults.global_burst),
+            global_per_s=read.number("NEXUS_LOGIN_GLOBAL_PER_S", defaults.global_per_s),
+            flood_delay_s=read.number("NEXUS_LOGIN_FLOOD_DELAY_S", defaults.flood_delay_s),
         )
         chosen = cls(
             throttle=throttle,
             login_hash_key=_key(env, "NEXUS_LOGIN_HASH_KEY"),
-            break_after_chats=int(_number(env, "NEXUS_BREAK_AFTER_CHATS", 4)),
-            break_after_s=int(_number(env, "NEXUS_BREAK_AFTER_MIN", 180) * 60),
+            break_after_chats=read.whole("NEXUS_BREAK_AFTER_CHATS", 4),
+            # Minutes may be fractional (1.5 → 90 s); the setting itself is kept in seconds.
+            break_after_s=int(read.number("NEXUS_BREAK_AFTER_MIN", 180) * 60),
             standard_texts_path=Path(env.get("NEXUS_STANDARD_TEXTS") or DEFAULT_STANDARD_TEXTS),
             nexus_phone=env.get("NEXUS_PHONE", "").strip() or DEFAULT_NEXUS_PHONE,
         )
         load_standard_texts(chosen.standard_texts_path, chosen.nexus_phone)
         return chosen
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> Any:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConsoleSettingsError(f"{name} must be a number, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ConsoleSettingsError(f"{name} must be a finite number ≥ 0, got {raw!r}")
-    return int(value) if isinstance(default, int) and value.is_integer() else value
 
 
 def _key(env: Mapping[str, str], name: str) -> bytes:
