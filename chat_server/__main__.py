@@ -22,6 +22,9 @@ from .web.security import PrivacyAccessLogger
 
 log = logging.getLogger("chat_server")
 DEMO_USER = "demo"
+# After a restart every visitor reconnects at once; the default 128 would drop SYNs and
+# make clients wait for TCP retransmits (the kernel caps it at net.core.somaxconn).
+LISTEN_BACKLOG = 4096
 
 
 def _configure_logging(level: str) -> None:
@@ -35,7 +38,7 @@ async def _serve(settings: Settings, banner: Sequence[str] = ()) -> None:
         create_app(settings), access_log_class=PrivacyAccessLogger, handle_signals=False
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=LISTEN_BACKLOG)
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

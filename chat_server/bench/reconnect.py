@@ -52,10 +52,10 @@ class Comeback:
     async def write_one_line(self, visitor: Visitor) -> None:
         """Write one line and note its seq, retrying a refusal (``unavailable``) briefly."""
         for _ in range(WRITE_ATTEMPTS):
-            answer = visitor.conn.waiter(("ack", "error"))
+            answer = visitor.conn.waiter(("message", "error"))
             await visitor.conn.send({"type": "message", "text": "hallå?", "client_id": "r"})
             frame = await wait_for(answer, ANSWER_TIMEOUT_S)
-            if frame["type"] == "ack":
+            if frame["type"] == "message":  # the echo of the line: it is stored
                 visitor.last_seq = int(frame["seq"])
                 return
             self.refusals[f"write_{frame.get('code')}"] += 1

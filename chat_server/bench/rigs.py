@@ -69,6 +69,7 @@ class NexusRig(Rig):
         kind = frame.get("type")
         if kind == "message":
             self.seq.see(pair, "", int(frame["seq"]))
+            self._note_echo(frame)
             msg_id = msg_id_of(str(frame.get("text", "")))
             if frame.get("sender") == "counsellor" and msg_id is not None:
                 self.ledger.arrived(msg_id, COUNSELLOR_TO_VISITOR, now_ns)
@@ -83,6 +84,7 @@ class NexusRig(Rig):
         if kind == "message":
             chat_id = str(frame["chat_id"])
             self.seq.see(conn, chat_id, int(frame["seq"]))
+            self._note_echo(frame)
             text = str(frame.get("text", ""))
             if frame.get("sender") != "visitor":
                 return
@@ -99,12 +101,15 @@ class NexusRig(Rig):
         else:
             self._on_common(frame)
 
+    def _note_echo(self, frame: Frame) -> None:
+        """A writer's own message comes back with its client_id: stored, so acknowledged."""
+        client_id = str(frame.get("client_id") or "")
+        if client_id.isdigit():
+            self.ledger.ack(int(client_id))
+
     def _on_common(self, frame: Frame) -> None:
         kind = frame.get("type")
-        client_id = str(frame.get("client_id") or "")
-        if kind == "ack" and client_id.isdigit():
-            self.ledger.ack(int(client_id))
-        elif kind == "error":  # with or without a client id: the message was not stored
+        if kind == "error":  # with or without a client id: the message was not stored
             self.ledger.refuse(str(frame.get("code")))
 
     async def end_all(self, timeout_s: float = SETUP_TIMEOUT_S) -> None:

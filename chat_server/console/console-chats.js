@@ -324,10 +324,6 @@ export function receiveChatFrame(frame) {
         if (!isLooking(chat)) attention(`Nytt meddelande – ${chat.alias}`);
       }
       return true;
-    case "ack":
-      if (chat && chat.pending.has(frame.client_id)) confirmLine(chat, frame.client_id, frame.seq);
-      if (chat) chat.seen.add(frame.seq);
-      return true;
     case "chat_state":
       if (chat) chat.seen.add(frame.seq);
       return true;

@@ -300,7 +300,7 @@ class ConsoleSession:
             self.peer.send(p.encode("auto_accept", enabled=message.enabled))
         elif isinstance(message, p.SendText):
             try:
-                seq = await s.chats.post(
+                await s.chats.post(
                     message.chat_id,
                     sender=Sender.COUNSELLOR,
                     text=message.text,
@@ -310,10 +310,7 @@ class ConsoleSession:
                 )
             except p.ProtocolError as error:
                 raise error.for_client_message(message.client_id) from None
-            s.metrics.messages_relayed.inc()
-            self.peer.send(
-                p.encode("ack", chat_id=message.chat_id, client_id=message.client_id, seq=seq)
-            )
+            s.metrics.messages_relayed.inc()  # the echo through the feed is the ack
         elif isinstance(message, p.Typing):
             self._require_own(message.chat_id)
             await s.chats.nudge(

@@ -20,6 +20,27 @@ Render = Callable[[str, ChatEvent], str | None]
 """Turns (chat id, event) into a frame for this connection, or None to skip it."""
 
 
+class _LastDecoded:
+    """The hub hands the same payload string to every follower of a chat on this instance
+    (the visitor's feed and the counsellor's, more with a supervisor watching): decode it
+    once. Events are frozen, so followers can share one."""
+
+    def __init__(self) -> None:
+        self._data: str | None = None
+        self._event: ChatEvent | None = None
+
+    def event(self, data: str) -> ChatEvent:
+        """The event in ``data``; raises ValueError, KeyError or TypeError when malformed."""
+        if data is not self._data or self._event is None:
+            self._data, self._event = None, None
+            self._event = event_from_payload(json.loads(data))
+            self._data = data
+        return self._event
+
+
+_decoded = _LastDecoded()
+
+
 class ChatFeed:
     def __init__(
         self,
@@ -81,7 +102,7 @@ class ChatFeed:
 
     def _on_nudge(self, _channel: str, data: str) -> None:
         try:
-            event = event_from_payload(json.loads(data))
+            event = _decoded.event(data)
         except (ValueError, KeyError, TypeError):
             log.warning("ignored a malformed chat nudge")
             return

@@ -16,6 +16,12 @@ from ..services import Services
 
 log = logging.getLogger(__name__)
 
+# Under a storm of nudges (thousands of visitors joining) a step that reads a long queue could
+# run back to back and starve everything else: after each step the loop rests for
+# STEP_REST_FACTOR × the step's duration (capped at the interval), so steps take at most a
+# quarter of the time. A step over a short queue takes a millisecond or two; nothing waits.
+STEP_REST_FACTOR = 3.0
+
 
 class NudgedLoop:
     """Subclasses implement :meth:`step`; ``interval_s`` and ``debounce_s`` pace it."""
@@ -60,8 +66,12 @@ class NudgedLoop:
                     await self._wake.wait()
             await asyncio.sleep(self._debounce_s)  # one step for a burst of nudges
             self._wake.clear()
+            loop = asyncio.get_running_loop()
+            started_s = loop.time()
             try:
                 await self.step()
+                rest_s = (loop.time() - started_s) * STEP_REST_FACTOR
+                await asyncio.sleep(min(rest_s, self._interval_s))
             except RedisError:
                 await asyncio.sleep(self._interval_s)  # Redis is away; the hub reports it
             except Exception:

@@ -87,7 +87,7 @@ async def supervisor_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="origin not allowed")
     account, session = await require_supervisor(request)
     monitor = request.app[SUPERVISION].monitor
-    ws = web.WebSocketResponse(max_msg_size=4096, heartbeat=HEARTBEAT_S)
+    ws = web.WebSocketResponse(max_msg_size=4096, heartbeat=HEARTBEAT_S, compress=False)
     await ws.prepare(request)
     peer = Peer(ws)
     peer.send(

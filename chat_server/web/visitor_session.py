@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from ..domain import protocol as p
 from ..domain.models import ChatEvent, ChatState, EndReason, Sender
+from ..domain.queue_updates import QueueView, queue_update_due
 from ..domain.ratelimit import Bucket, take
 from ..services import Services
 from ..store.stats import issue_feedback_token
@@ -71,7 +72,8 @@ class VisitorSession:
         self._messages = Bucket.full(now, settings.visitor_msgs_per_s, settings.visitor_msg_burst)
         self._typing = Bucket.full(now, 2.0, 4)
         self._errors = 0
-        self._last_position: tuple[int, int, int | None, bool] | None = None
+        self._queue_shown: QueueView | None = None
+        self._queue_shown_at_ms = 0
         self._answered = False
 
     # --- pushed from elsewhere -----------------------------------------------------------
@@ -79,9 +81,10 @@ class VisitorSession:
     def show_position(
         self, position: int, waiting: int, estimate_s: int | None, overflow: bool
     ) -> None:
-        shown = (position, waiting, estimate_s, overflow)
-        if shown != self._last_position:
-            self._last_position = shown
+        view = QueueView(position, waiting, estimate_s, overflow)
+        now_ms = self.services.clock_ms()
+        if queue_update_due(self._queue_shown, view, now_ms - self._queue_shown_at_ms):
+            self._queue_shown, self._queue_shown_at_ms = view, now_ms
             self.peer.send(
                 p.encode(
                     "queue",
@@ -250,7 +253,7 @@ class VisitorSession:
                     p.ErrorCode.RATE_LIMITED, "slow down: message not sent", message.client_id
                 )
             try:
-                seq = await s.chats.post(
+                await s.chats.post(
                     self.chat_id,
                     sender=Sender.VISITOR,
                     text=message.text,
@@ -260,7 +263,8 @@ class VisitorSession:
             except p.ProtocolError as error:
                 raise error.for_client_message(message.client_id) from None
             s.metrics.messages_relayed.inc()
-            self.peer.send(p.encode("ack", client_id=message.client_id, seq=seq))
+            # No separate ack: the message comes back through the feed with its client_id and
+            # seq, in order with everything else, and that echo is the acknowledgement.
         elif isinstance(message, p.Typing):
             allowed, self._typing = take(self._typing, now)
             if allowed:

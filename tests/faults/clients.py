@@ -174,8 +174,8 @@ class ResumingVisitor(_ReconnectingClient):
             self.last_seq = max(self.last_seq, seq)
         if kind == "message":
             self.messages.setdefault(frame["seq"], frame)
-        elif kind == "ack":
-            self.acks[frame["client_id"]] = frame["seq"]
+            if "client_id" in frame:  # the echo of our own line: stored, so acknowledged
+                self.acks[frame["client_id"]] = frame["seq"]
         elif kind == "service":
             self.services.append(frame["status"])
         elif kind == "error":
@@ -206,8 +206,8 @@ class ReconnectingConsole(_ReconnectingClient):
             self.hellos.append(frame)
         elif kind == "message":
             self.messages.setdefault((frame["chat_id"], frame["seq"]), frame)
-        elif kind == "ack":
-            self.acks[frame["client_id"]] = frame["seq"]
+            if "client_id" in frame:  # the echo of our own line: stored, so acknowledged
+                self.acks[frame["client_id"]] = frame["seq"]
         elif kind == "service":
             self.services.append(frame["status"])
 

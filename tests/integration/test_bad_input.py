@@ -34,7 +34,7 @@ async def test_bad_frame_gets_an_error_and_the_chat_goes_on(
     error = await visitor.expect("error")
     assert error["code"] == code and error["message"]
     await visitor.send(type="message", text="fortfarande här", client_id="ok")
-    assert (await visitor.expect("ack", client_id="ok"))["seq"] == 1
+    assert (await visitor.expect("message", client_id="ok"))["seq"] == 1
     await visitor.close()
 
 
@@ -44,7 +44,7 @@ async def test_binary_frame_gets_an_error(server: RunningServer) -> None:
     await visitor.ws.send(b"\x00\x01binary")
     assert (await visitor.expect("error"))["code"] == "binary_not_supported"
     await visitor.send(type="message", text="text works", client_id="t")
-    await visitor.expect("ack", client_id="t")
+    await visitor.expect("message", client_id="t")
     await visitor.close()
 
 
@@ -60,7 +60,7 @@ async def test_oversized_frame_closes_with_1009_and_nothing_else_breaks(
             await big.recv()
     assert big.ws.close_code == 1009
     await other.send(type="message", text="opåverkad", client_id="o")
-    await other.expect("ack", client_id="o")
+    await other.expect("message", client_id="o")
     # The oversized sender's chat still exists: resuming it works.
     again = await open_visitor(server)
     await again.send(type="resume", token=welcome["token"], last_seq=0)
@@ -103,8 +103,8 @@ async def test_flood_is_limited_and_reported(server: RunningServer) -> None:
     burst = server.settings.visitor_msg_burst
     for i in range(burst + 3):
         await visitor.send(type="message", text=f"m{i}", client_id=str(i))
-    answers = [await visitor.expect_any(("ack", "error")) for _ in range(burst + 3)]
-    acks = [a for a in answers if a["type"] == "ack"]
+    answers = [await visitor.expect_any(("message", "error")) for _ in range(burst + 3)]
+    acks = [a for a in answers if a["type"] == "message"]
     limited = [a for a in answers if a["type"] == "error"]
     assert len(acks) == burst
     assert len(limited) == 3 and {e["code"] for e in limited} == {"rate_limited"}
@@ -153,7 +153,7 @@ async def test_counsellor_cannot_touch_another_counsellors_chat(server: RunningS
     await bo.send(type="take", chat_id=chat_id)
     assert (await bo.expect("error"))["code"] == "not_allowed_now"
     await anna.send(type="message", chat_id=chat_id, text="still mine", client_id="a")
-    await anna.expect("ack", client_id="a")
+    await anna.expect("message", client_id="a")
     assert [f for f in visitor.seen if f.get("text") == "intrång"] == []
     for client in (visitor, anna, bo):
         await client.close()

@@ -49,7 +49,7 @@ async def run_marked_chat(server: RunningServer, raw_redis: redis.Redis) -> str:
     await console.send(type="take")
     chat_id = (await console.expect("chat_opened"))["chat_id"]
     await visitor.send(type="message", text=MARKER_TEXT, client_id="m")
-    await visitor.expect("ack")
+    await visitor.expect("message", client_id="m")
     got = await console.expect("message", sender="visitor")
     assert got["text"] == MARKER_TEXT
     assert MARKER_IP not in json.dumps(console.seen) and MARKER_UA not in json.dumps(console.seen)
@@ -111,7 +111,7 @@ async def test_every_key_has_a_ttl_and_an_abandoned_chat_vanishes(
     object.__setattr__(server.settings, "visitor_gone_ttl_s", 1)
     visitor, _ = await start_visitor(server)
     await visitor.send(type="message", text="hej", client_id="a")
-    await visitor.expect("ack")
+    await visitor.expect("message", client_id="a")
     assert_no_visitor_key_without_ttl(raw_redis)
     assert any(raw_redis.scan_iter("nx:chat:*"))
     await visitor.close()

@@ -194,7 +194,7 @@ async def test_transfer_to_someone_who_cannot_take_it(
     await anna.send(type="transfer", chat_id=chat_id, to=target, reason="other")
     assert (await anna.expect("error"))["code"] == code
     await anna.send(type="message", chat_id=chat_id, text="kvar", client_id="k")
-    await anna.expect("ack", client_id="k")
+    await anna.expect("message", client_id="k")
     await close_all(visitor, anna)
 
 

@@ -38,7 +38,7 @@ async def run_day(server: SupervisedServer) -> set[str]:
             hashlib.sha256(welcome["token"].encode()).hexdigest(),
         }
         await visitor.send(type="message", text=f"{MARKER_TEXT} ring {MARKER_PHONE}", client_id="c")
-        await visitor.expect("ack")
+        await visitor.expect("message", client_id="c")
         if i == 3:  # this one gives up in the queue
             await visitor.send(type="end")
             await visitor.expect("ended")

@@ -186,10 +186,6 @@ export function createChat(ctx) {
           ctx.attention();
         }
         break;
-      case "ack":
-        if (s.pending.has(frame.client_id)) confirm(frame.client_id);
-        seenSeq(frame.seq);
-        break;
       case "state":
         seenSeq(frame.seq);
         if (s.mode !== "active") {
