@@ -4,7 +4,7 @@ Written only for the comparison. It does the least a relay through Redis must do
 from a visitor's socket is PUBLISHed to its room's channel, and the one pub/sub connection of
 the process fans it out to the subscribed counsellor sockets (and the other way round). No
 routing, no authentication, no streams, no sequence numbers, no acks, no echoes. Like the real
-server it uses aiohttp (same defaults: permessage-deflate accepted), redis-py with one pub/sub
+server it uses aiohttp (permessage-deflate off, as in the server), redis-py with one pub/sub
 connection per process, and one writer task per socket, so the comparison measures what the
 real server does on top, not a different stack.
 
@@ -112,7 +112,7 @@ RELAY: web.AppKey[Relay] = web.AppKey("relay", Relay)
 async def visitor_socket(request: web.Request) -> web.StreamResponse:
     relay = request.app[RELAY]
     room = request.query.get("room", "")[:64]
-    ws = web.WebSocketResponse()
+    ws = web.WebSocketResponse(compress=False)  # as nexus: chat frames gain nothing from it
     await ws.prepare(request)
     sock = Socket(ws)
     await relay.listen(TO_VISITOR + room, sock)
@@ -133,7 +133,7 @@ async def visitor_socket(request: web.Request) -> web.StreamResponse:
 
 async def console_socket(request: web.Request) -> web.StreamResponse:
     relay = request.app[RELAY]
-    ws = web.WebSocketResponse()
+    ws = web.WebSocketResponse(compress=False)  # as nexus: chat frames gain nothing from it
     await ws.prepare(request)
     sock = Socket(ws)
     rooms: set[str] = set()

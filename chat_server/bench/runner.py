@@ -211,22 +211,23 @@ async def nexus_capacity_phases(bench: Bench, results: dict[str, Any], staff: Pa
             )
     finally:
         server.kill()
-    bench.phase("nexus: idle connections without permessage-deflate")
-    (server,) = await bench.fresh_servers(1, staff)
-    try:
-        results["memory"]["nexus_uncompressed"] = await measure_idle_memory(
-            server,
-            "nexus",
-            bench.redis,
-            plan.uncompressed_memory_points,
-            concurrency=plan.connect_concurrency,
-            settle_s=plan.memory_settle_s,
-            max_ramp_s=plan.max_ramp_s,
-            deadline=bench.started + plan.run_budget_s,
-            compression=False,
-        )
-    finally:
-        server.kill()
+    if plan.uncompressed_memory_points:
+        bench.phase("nexus: idle connections without permessage-deflate")
+        (server,) = await bench.fresh_servers(1, staff)
+        try:
+            results["memory"]["nexus_uncompressed"] = await measure_idle_memory(
+                server,
+                "nexus",
+                bench.redis,
+                plan.uncompressed_memory_points,
+                concurrency=plan.connect_concurrency,
+                settle_s=plan.memory_settle_s,
+                max_ramp_s=plan.max_ramp_s,
+                deadline=bench.started + plan.run_budget_s,
+                compression=False,
+            )
+        finally:
+            server.kill()
     bench.phase("nexus: kill -9 and resume")
     (server,) = await bench.fresh_servers(1, staff)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
@@ -72,6 +73,9 @@ class VisitorSession:
         self._messages = Bucket.full(now, settings.visitor_msgs_per_s, settings.visitor_msg_burst)
         self._typing = Bucket.full(now, 2.0, 4)
         self._errors = 0
+        # Names this connection in the presence nudge of a resume, so that an older
+        # connection to the same chat on another instance knows it was replaced.
+        self.connection_id = secrets.token_hex(8)
         self._queue_shown: QueueView | None = None
         self._queue_shown_at_ms = 0
         self._answered = False
@@ -99,6 +103,10 @@ class VisitorSession:
         self.peer.send(p.encode("service", status="ok" if ok else "unavailable"))
 
     def _render(self, chat_id: str, event: ChatEvent) -> str | None:
+        if event.kind == "visitor_presence" and event.extra.get("online") == "True":
+            if event.extra.get("conn", self.connection_id) != self.connection_id:
+                self.replaced()  # the visitor resumed on another connection, maybe elsewhere
+            return None
         if event.kind == "joined" or event.extra.get("state") == ChatState.ACTIVE.value:
             self._answered = True
         return render_for_visitor(chat_id, event)
@@ -117,6 +125,10 @@ class VisitorSession:
         return [p.encode("feedback", token=token)]
 
     def replaced(self) -> None:
+        """A newer connection took this chat over: close with 4409 and let go of the chat
+        without marking the visitor gone (they are not: they are on the newer connection)."""
+        if self.chat_id and self.services.visitors.get(self.chat_id) is self:
+            del self.services.visitors[self.chat_id]
         self.peer.close_soon(p.CloseCode.REPLACED, "opened elsewhere")
 
     # --- the connection ------------------------------------------------------------------
@@ -199,7 +211,11 @@ class VisitorSession:
         self._answered = state is ChatState.ACTIVE
         self.peer.send(p.encode("welcome", state=state.value, resumed=True))
         await self._attach(chat_id, last_seq=hello.last_seq, replay=True)
-        await chats.nudge(chat_id, {"kind": "visitor_presence", "from": "system", "online": True})
+        await chats.nudge(
+            chat_id,
+            {"kind": "visitor_presence", "from": "system", "online": True,
+             "conn": self.connection_id},
+        )  # fmt: skip
         return True
 
     async def _attach(self, chat_id: str, *, last_seq: int, replay: bool) -> None:

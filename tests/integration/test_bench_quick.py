@@ -162,7 +162,7 @@ def test_quick_benchmark_runs_and_finds_no_delivery_fault(tmp_path: Path) -> Non
         assert "max_rate_per_s" in latency["search"]
         assert "total" in results["redis"][target]["round_trips_per_message"]
         assert "total" in results["redis"][target]["commands_per_message"]
-    for target in ("nexus", "bare", "nexus_uncompressed"):
+    for target in ("nexus", "bare"):
         point = results["memory"][target]["points"][0]
         assert {"server_kib_per_connection", "redis_kib_per_connection"} <= point.keys()
     correctness = results["correctness"]
