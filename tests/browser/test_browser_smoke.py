@@ -22,7 +22,6 @@ from tests.support.browser import (
     CHROMIUM_ENV,
     NetworkLog,
     axe_violations,
-    chromium_browser,
     find_chromium,
     format_violations,
 )
@@ -98,13 +97,6 @@ async def site() -> AsyncIterator[Site]:
         yield Site(origin=f"http://{host}:{port}")
     finally:
         await runner.cleanup()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """Share one headless system Chromium across the module."""
-    async with chromium_browser() as launched:
-        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module")

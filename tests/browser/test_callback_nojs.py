@@ -13,13 +13,7 @@ import pytest
 import pytest_asyncio
 import redis
 
-from tests.support.browser import (
-    NetworkLog,
-    axe_violations,
-    chromium_browser,
-    format_violations,
-    require_browser,
-)
+from tests.support.browser import NetworkLog, axe_violations, format_violations, sign_in_to_console
 from tests.support.callbacks import (
     CallbackServer,
     at,
@@ -28,7 +22,7 @@ from tests.support.callbacks import (
     dump_everything,
     request_keys,
 )
-from tests.support.servers import TEST_PASSWORD, free_port, make_settings
+from tests.support.servers import free_port, make_settings
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
@@ -36,26 +30,11 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    require_browser()
-    async with chromium_browser() as launched:
-        yield launched
-
-
 @pytest_asyncio.fixture(loop_scope="module")
 async def cb(redis_url: str, staff_file: Path) -> AsyncIterator[CallbackServer]:
     settings = make_settings(redis_url, staff_file, free_port())
     async with callback_server(settings, callback_config()) as server:
         yield server
-
-
-async def sign_in(page: Page, server: CallbackServer, username: str) -> None:
-    await page.goto(f"{server.url}/console/login")
-    await page.get_by_label("Användarnamn").fill(username)
-    await page.get_by_label("Lösenord").fill(TEST_PASSWORD)
-    await page.get_by_role("button", name="Logga in").click()
-    await page.wait_for_url(f"{server.url}/console/")
 
 
 async def fill_windows(page: Page) -> None:
@@ -98,7 +77,7 @@ async def test_the_form_without_javascript_and_the_work_list(
         assert network.set_cookie_responses() == []
 
         staff = await staff_ctx.new_page()
-        await sign_in(staff, cb, "anna")
+        await sign_in_to_console(staff, cb.url, "anna")
         await staff.goto(f"{cb.url}/console/callbacks")
         await staff.get_by_role("button", name=re.compile("Ta och ring")).click()
         await staff.locator("#claimed-phone").get_by_text("070-913 57 24").wait_for()

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 import pytest_asyncio
 
-from tests.support.browser import NetworkLog, chromium_browser, require_browser
+from tests.support.browser import NetworkLog, sign_in_to_console
 from tests.support.servers import (
-    TEST_PASSWORD,
     RunningServer,
     free_port,
     make_settings,
@@ -20,16 +19,9 @@ from tests.support.servers import (
 )
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    require_browser()
-    async with chromium_browser() as launched:
-        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -38,14 +30,6 @@ async def demo_server(redis_url: str, staff_file: Path) -> AsyncIterator[Running
     settings = make_settings(redis_url, staff_file, port, demo=True)
     async with running_server(settings) as running:
         yield running
-
-
-async def sign_in(page: Page, server: RunningServer, username: str) -> None:
-    await page.goto(f"{server.url}/console/login")
-    await page.get_by_label("Användarnamn").fill(username)
-    await page.get_by_label("Lösenord").fill(TEST_PASSWORD)
-    await page.get_by_role("button", name="Logga in").click()
-    await page.wait_for_url(f"{server.url}/console/")
 
 
 async def test_visitor_and_counsellor_chat_in_the_browser(
@@ -63,7 +47,7 @@ async def test_visitor_and_counsellor_chat_in_the_browser(
         await visitor.get_by_text("Du står först i kön.").wait_for()
 
         staff = await staff_ctx.new_page()
-        await sign_in(staff, demo_server, "anna")
+        await sign_in_to_console(staff, demo_server.url, "anna")
         await staff.get_by_role("button", name=re.compile("Ta nästa chatt")).click()
         chat = staff.locator("article.chat")
         await chat.wait_for()

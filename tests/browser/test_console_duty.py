@@ -18,12 +18,11 @@ from chat_server.web.console_settings import ConsoleSettings
 from tests.support.browser import (
     NetworkLog,
     axe_violations,
-    chromium_browser,
     format_violations,
-    require_browser,
+    sign_in_to_console,
 )
 from tests.support.console_app import console_server
-from tests.support.servers import TEST_PASSWORD, RunningServer, free_port, make_settings
+from tests.support.servers import RunningServer, free_port, make_settings
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
@@ -31,13 +30,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 TAKE_TIMEOUT_S = 20
 PHONE = "018-999 99 99"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    require_browser()
-    async with chromium_browser() as launched:
-        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -59,11 +51,7 @@ async def sign_in(page: Page, server: RunningServer, username: str) -> list[dict
     """Sign in through the form; returns the list the console's sent frames will fill."""
     sent: list[dict[str, Any]] = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda data: sent.append(json.loads(data))))
-    await page.goto(f"{server.url}/console/login")
-    await page.get_by_label("Användarnamn").fill(username)
-    await page.get_by_label("Lösenord").fill(TEST_PASSWORD)
-    await page.get_by_role("button", name="Logga in").click()
-    await page.wait_for_url(f"{server.url}/console/")
+    await sign_in_to_console(page, server.url, username)
     await page.locator("#me").filter(has_text=re.compile(r"\w")).wait_for()
     return sent
 

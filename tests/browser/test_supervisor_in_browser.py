@@ -16,23 +16,15 @@ from tests.integration.supervisor_helpers import SupervisedServer, supervised_se
 from tests.support.browser import (
     NetworkLog,
     axe_violations,
-    chromium_browser,
     format_violations,
-    require_browser,
+    sign_in_to_console,
 )
-from tests.support.servers import TEST_PASSWORD, free_port, make_settings, start_visitor
+from tests.support.servers import free_port, make_settings, start_visitor
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    require_browser()
-    async with chromium_browser() as launched:
-        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -45,11 +37,7 @@ async def signed_in_page(browser: Browser, server: SupervisedServer, username: s
     """A fresh context signed in through the real login form."""
     context = await browser.new_context()
     page = await context.new_page()
-    await page.goto(f"{server.url}/console/login")
-    await page.get_by_label("Användarnamn").fill(username)
-    await page.get_by_label("Lösenord").fill(TEST_PASSWORD)
-    await page.get_by_role("button", name="Logga in").click()
-    await page.wait_for_url(f"{server.url}/console/")
+    await sign_in_to_console(page, server.url, username)
     return page
 
 

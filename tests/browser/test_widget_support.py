@@ -1,7 +1,9 @@
 """Shared pieces of the widget's browser tests: a host page on another origin under a strict
 Content-Security-Policy, the chat server that allows it, and small page helpers.
 
-This module holds no tests; it sits next to the test_widget_* modules that import it.
+This module holds no tests; it sits next to the test_widget_* modules that import it. It
+re-exports the shared `browser` fixture (defined in tests/support/browser.py and offered to every
+browser test by tests/browser/conftest.py) so that their `import browser, env` keeps working.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from aiohttp import web
 from chat_server.app import create_app
 from chat_server.config import Settings
 from chat_server.web.security import PrivacyAccessLogger
-from tests.support.browser import chromium_browser, require_browser
+from tests.support.browser import browser as browser
 from tests.support.servers import (
     Client,
     RunningServer,
@@ -32,7 +34,7 @@ from tests.support.servers import (
 )
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Page
 
 STOP_GRACE_S = 0.5
 EVALUATE_TIMEOUT_S = 30.0
@@ -172,14 +174,6 @@ async def stoppable_server(settings: Settings) -> AsyncIterator[RunningServer]:
         yield RunningServer(settings, runner.app)
     finally:
         await runner.cleanup()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """One headless system Chromium for the whole module."""
-    require_browser()
-    async with chromium_browser() as launched:
-        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module")

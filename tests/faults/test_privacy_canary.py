@@ -231,3 +231,15 @@ async def test_a_marked_callback_request_leaves_no_trace(site: Site) -> None:
     assert list(site.inspector.scan_iter("nx:cb:req:*")) == []
     assert nowhere(site.file_holders(markers)) == {}
     assert "/api/callbacks" in site.deployment.nginx.paths.access_log.read_text()
+
+
+async def test_the_app_is_never_refused_by_the_redis_acl(site: Site) -> None:
+    """Everything the servers did under ops/redis.conf (chats, callbacks, a routing and queue
+    round every second) stayed within the app user's ACL: Redis logged no refusal for it."""
+    await asyncio.sleep(2.5)  # a few more routing and queue rounds
+    refusals = [
+        {k: entry.get(k) for k in ("reason", "context", "object")}
+        for entry in site.inspector.acl_log()
+        if entry.get("username") == "nexus"
+    ]
+    assert refusals == []

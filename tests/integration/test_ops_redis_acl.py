@@ -4,19 +4,16 @@ Each test starts Redis with a copy of the shipped file in which only the marked 
 `port`, `bind`, `dir` and (for one test) `maxmemory` are replaced; every security line stays as
 an operator would deploy it. Then it checks what the ACL users may and may not do, that nothing
 reaches the disk or the log, and (slow) that a Sentinel failover works with the minimal users.
+The nodes come from tests/support/redis_nodes.py, which also appends its test-only `inspector`
+user; no test here logs in as it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,119 +23,38 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from chat_server.store.embedded import find_redis_server
+from tests.support.redis_nodes import (
+    OPS_DIR,
+    START_TIMEOUT_S,
+    RedisNode,
+    adapt_redis_conf,
+    free_port,
+    make_passwords,
+    start_data_node,
+    start_sentinel_setup,
+    wait_until,
+)
 
-OPS_DIR = Path(__file__).resolve().parents[2] / "ops"
-START_TIMEOUT_S = 10.0
 FAILOVER_TIMEOUT_S = 40.0
-USERS = ("nexus", "ops", "sentinel", "replica")
 MESSAGE_MARKER = "MARKER-chat-text-4711"
 # How Redis 6.2 words an ACL refusal: directly, or for a command run inside a Lua script.
 ACL_REFUSAL = re.compile(r"NOPERM|can't run this command|no permissions to access")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def sha256_hex(password: str) -> str:
-    return hashlib.sha256(password.encode()).hexdigest()
-
-
-def substitute(text: str, pattern: str, replacement: str) -> str:
-    """Replace every match of ``pattern``; fail loudly if the shipped file no longer has it."""
-    new_text, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
-    assert count, f"placeholder {pattern!r} not found in the shipped config"
-    return new_text
-
-
-def adapt_redis_conf(
-    port: int, workdir: Path, passwords: dict[str, str], extra: str = "", maxmemory: str = ""
-) -> Path:
-    """Write a test copy of ops/redis.conf listening on 127.0.0.1:``port``; return its path."""
-    text = (OPS_DIR / "redis.conf").read_text()
-    text = substitute(text, r"^bind .*$", "bind 127.0.0.1")
-    text = substitute(text, r"^port 6379$", f"port {port}")
-    text = substitute(text, r"^dir /var/lib/redis$", f"dir {workdir}")
-    for user in USERS:
-        text = substitute(
-            text, f"#CHANGE_ME_SHA256_OF_{user.upper()}_PASSWORD", "#" + sha256_hex(passwords[user])
-        )
-    text = substitute(text, r"^masterauth CHANGE_ME_REPLICA_PASSWORD$",
-                      f"masterauth {passwords['replica']}")  # fmt: skip
-    if maxmemory:
-        text = substitute(text, r"^maxmemory \S+$", f"maxmemory {maxmemory}")
-    conf = workdir / "redis.conf"
-    conf.write_text(text + extra)
-    return conf
-
-
-def connect(port: int, username: str | None = None, password: str | None = None) -> redis.Redis:
-    """A client for 127.0.0.1:``port`` that fails at once: redis-py would retry a refused login."""
-    return redis.Redis(host="127.0.0.1", port=port, username=username, password=password,
-                       socket_timeout=5, decode_responses=True, retry=Retry(NoBackoff(), 0))  # fmt: skip
-
-
-@dataclass
-class Node:
-    """One running redis-server (or Sentinel) started from an adapted copy of an ops file."""
-
-    port: int
-    workdir: Path
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def client(self, user: str, password: str) -> redis.Redis:
-        return connect(self.port, username=user, password=password)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=START_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def start_node(conf: Path, port: int, *, sentinel: bool = False) -> Node:
-    """Start redis-server on ``conf`` and wait until it accepts connections."""
-    log = conf.with_suffix(".log")
-    args = [find_redis_server(), str(conf)] + (["--sentinel"] if sentinel else [])
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
-    node = Node(port, conf.parent, process, log)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"redis-server exited at start:\n{log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return node
-        except OSError:
-            time.sleep(0.05)
-    node.stop(signal.SIGKILL)
-    pytest.fail(f"redis-server did not answer within {START_TIMEOUT_S}s")
-
-
 @pytest.fixture
 def passwords() -> dict[str, str]:
-    return {user: secrets.token_urlsafe(24) for user in (*USERS, "peer", "nexus-app")}
+    return make_passwords()
 
 
 @pytest.fixture
-def node(tmp_path: Path, passwords: dict[str, str]) -> Iterator[Node]:
-    port = free_port()
-    started = start_node(adapt_redis_conf(port, tmp_path, passwords), port)
+def node(tmp_path: Path, passwords: dict[str, str]) -> Iterator[RedisNode]:
+    started = start_data_node(tmp_path, passwords)
     yield started
-    started.stop(signal.SIGKILL)
+    started.kill()
 
 
 @pytest.fixture
-def app(node: Node, passwords: dict[str, str]) -> Iterator[redis.Redis]:
+def app(node: RedisNode, passwords: dict[str, str]) -> Iterator[redis.Redis]:
     client = node.client("nexus", passwords["nexus"])
     yield client
     client.close()
@@ -235,24 +151,26 @@ def test_app_user_pubsub_is_limited_to_its_channels(app: redis.Redis) -> None:
      ("DEBUG", "SLEEP", "0"), ("SHUTDOWN", "NOSAVE"), ("ACL", "LIST"), ("REPLICAOF", "NO", "ONE"),
      ("SLAVEOF", "NO", "ONE"), ("MODULE", "LIST"), ("SLOWLOG", "GET"), ("CLIENT", "LIST"),
      ("MIGRATE", "127.0.0.1", "1", "nx:a", "0", "1"), ("SET", "other", "1"), ("GET", "other"),
-     ("SCRIPT", "FLUSH"), ("BGSAVE",), ("SAVE",), ("LPUSH", "nx:l", "1")],
+     ("SCRIPT", "FLUSH"), ("BGSAVE",), ("SAVE",), ("RPUSH", "nx:l", "1"), ("BLPOP", "nx:l", "1")],
 )  # fmt: skip
 def test_app_user_is_refused_dangerous_commands(app: redis.Redis, command: tuple[str, ...]) -> None:
     """The nexus user gets NOPERM for admin, dangerous and off-prefix commands."""
     assert_noperm(app.execute_command, *command)
 
 
-def test_default_user_cannot_log_in(node: Node) -> None:
+def test_default_user_cannot_log_in(node: RedisNode) -> None:
     """No connection works without a user and password: the default user is off."""
     with pytest.raises(redis.AuthenticationError):
-        connect(node.port).ping()
+        node.client().ping()
     with pytest.raises(redis.AuthenticationError):
-        connect(node.port, password="anything").ping()
+        node.client(password="anything").ping()
     with pytest.raises(redis.AuthenticationError):
         node.client("nexus", "wrong-password").ping()
 
 
-def test_helper_users_see_no_data(node: Node, app: redis.Redis, passwords: dict[str, str]) -> None:
+def test_helper_users_see_no_data(
+    node: RedisNode, app: redis.Redis, passwords: dict[str, str]
+) -> None:
     """ops, sentinel and replica users can read no key and change no setting."""
     app.set("nx:secret", MESSAGE_MARKER)
     ops = node.client("ops", passwords["ops"])
@@ -266,7 +184,7 @@ def test_helper_users_see_no_data(node: Node, app: redis.Redis, passwords: dict[
 
 
 def test_nothing_reaches_the_slow_log_or_the_disk(
-    node: Node, app: redis.Redis, passwords: dict[str, str]
+    node: RedisNode, app: redis.Redis, passwords: dict[str, str]
 ) -> None:
     """A slow command is not kept, and a clean shutdown writes no snapshot, AOF or log text."""
     app.set("nx:chat", MESSAGE_MARKER)
@@ -279,8 +197,8 @@ def test_nothing_reaches_the_slow_log_or_the_disk(
     persistence = ops.info("persistence")
     assert persistence["aof_enabled"] == 0
     assert ops.info("memory")["maxmemory_policy"] == "noeviction"
-    node.stop(signal.SIGTERM)  # with save points configured, SIGTERM would write dump.rdb
-    assert node.process.returncode == 0
+    node.stop()  # SIGTERM: with save points configured, it would write dump.rdb
+    assert node.process is not None and node.process.returncode == 0
     leftovers = {p.name for p in node.workdir.iterdir()} - {"redis.conf", "redis.log"}
     assert leftovers == set()
     assert MESSAGE_MARKER not in node.log.read_text()
@@ -291,7 +209,7 @@ def test_full_memory_refuses_writes_instead_of_evicting(
 ) -> None:
     """With noeviction, a full Redis answers OOM and keeps every key it already had."""
     port = free_port()
-    small = start_node(adapt_redis_conf(port, tmp_path, passwords, maxmemory="3mb"), port)
+    small = RedisNode(adapt_redis_conf(port, tmp_path, passwords, maxmemory="3mb"), port).start()
     try:
         app = small.client("nexus", passwords["nexus"])
         written = 0
@@ -301,43 +219,7 @@ def test_full_memory_refuses_writes_instead_of_evicting(
         assert written > 0
         assert app.exists(*(f"nx:chat:{i}" for i in range(written))) == written
     finally:
-        small.stop(signal.SIGKILL)
-
-
-def adapt_sentinel_conf(
-    port: int, workdir: Path, primary_port: int, passwords: dict[str, str]
-) -> Path:
-    """Write a test copy of ops/sentinel.conf watching 127.0.0.1:``primary_port``, fast timings."""
-    text = (OPS_DIR / "sentinel.conf").read_text()
-    text = substitute(text, r"^bind .*$", "bind 127.0.0.1")
-    text = substitute(text, r"^port 26379$", f"port {port}")
-    text = substitute(text, r"^dir /var/lib/redis-sentinel$", f"dir {workdir}")
-    text = substitute(text, r"CHANGE_ME_PRIMARY_IP 6379", f"127.0.0.1 {primary_port}")
-    text = substitute(text, r"(down-after-milliseconds nexus) \d+", r"\1 1000")
-    text = substitute(text, r"(failover-timeout nexus) \d+", r"\1 10000")
-    text = substitute(text, "CHANGE_ME_SENTINEL_PASSWORD", passwords["sentinel"])
-    text = substitute(
-        text, "#CHANGE_ME_SHA256_OF_PEER_PASSWORD", "#" + sha256_hex(passwords["peer"])
-    )
-    text = substitute(text, "CHANGE_ME_PEER_PASSWORD", passwords["peer"])
-    text = substitute(
-        text, "#CHANGE_ME_SHA256_OF_APP_PASSWORD", "#" + sha256_hex(passwords["nexus-app"])
-    )
-    conf = workdir / "sentinel.conf"
-    conf.write_text(text)
-    return conf
-
-
-def wait_until(condition: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if condition():  # type: ignore[operator]
-                return
-        except redis.RedisError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
+        small.kill()
 
 
 def test_shipped_sentinel_placeholders_keep_sentinel_from_starting(tmp_path: Path) -> None:
@@ -356,54 +238,28 @@ def test_sentinel_fails_over_with_the_minimal_users(
     tmp_path: Path, passwords: dict[str, str]
 ) -> None:
     """Three Sentinels promote the replica when the primary dies, using only the ACL users."""
-    nodes: list[Node] = []
+    setup = start_sentinel_setup(tmp_path, passwords)
     try:
-        for name in ("primary", "replica"):
-            (tmp_path / name).mkdir()
-            port = free_port()
-            extra = f"\nreplicaof 127.0.0.1 {nodes[0].port}\n" if nodes else ""
-            nodes.append(
-                start_node(adapt_redis_conf(port, tmp_path / name, passwords, extra), port)
-            )
-        primary, replica = nodes
-        replica_ops = replica.client("ops", passwords["ops"])
-        wait_until(lambda: replica_ops.info("replication")["master_link_status"] == "up",
-                   10, "the replica to sync")  # fmt: skip
-        sentinel_ports = []
-        for index in range(3):
-            workdir = tmp_path / f"sentinel{index}"
-            workdir.mkdir()
-            port = free_port()
-            conf = adapt_sentinel_conf(port, workdir, primary.port, passwords)
-            nodes.append(start_node(conf, port, sentinel=True))
-            sentinel_ports.append(port)
+        primary, replica = setup.primary, setup.replica
         sentinel = Sentinel(
-            [("127.0.0.1", port) for port in sentinel_ports],
+            [("127.0.0.1", s.port) for s in setup.sentinels],
             sentinel_kwargs={"username": "nexus-app", "password": passwords["nexus-app"],
                              "socket_timeout": 1, "retry": Retry(NoBackoff(), 0)},
             username="nexus", password=passwords["nexus"], socket_timeout=2,
         )  # fmt: skip
-
-        def all_sentinels_know_each_other() -> bool:
-            return all(
-                s.sentinel_master("nexus")["num-other-sentinels"] == 2  # type: ignore[index]
-                for s in sentinel.sentinels
-            )
-
-        wait_until(all_sentinels_know_each_other, 15, "the Sentinels to find each other")
         assert sentinel.discover_master("nexus") == ("127.0.0.1", primary.port)
         primary.client("nexus", passwords["nexus"]).set("nx:kept", "1")
         replica_app = replica.client("nexus", passwords["nexus"])
         wait_until(lambda: replica_app.get("nx:kept") == "1", 5, "the key to replicate")
 
-        primary.stop(signal.SIGKILL)
+        primary.kill()
         wait_until(lambda: sentinel.discover_master("nexus") == ("127.0.0.1", replica.port),
                    FAILOVER_TIMEOUT_S, "the failover")  # fmt: skip
         wait_until(lambda: replica_app.set("nx:after", "1"), 5, "the new primary to take writes")
         assert replica_app.get("nx:kept") == "1"
         # Sentinel's reconfiguration (SLAVEOF NO ONE, CONFIG REWRITE, CLIENT KILL) met no refusal.
+        replica_ops = replica.client("ops", passwords["ops"])
         refused = [e for e in replica_ops.acl_log() if e["username"] in ("sentinel", "replica")]
         assert refused == []
     finally:
-        for node in nodes:
-            node.stop(signal.SIGKILL)
+        setup.kill_all()

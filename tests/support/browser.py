@@ -3,6 +3,8 @@
 Playwright drives the Chromium that the operating system ships (`/usr/bin/chromium`); its own
 browser downloads are never used. Playwright and axe are imported lazily so that a machine
 without them can still collect the suite: `require_browser` then skips (or fails under CI).
+The `browser` fixture is defined here and offered to every test in tests/browser by its
+conftest.py.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
 from urllib.parse import urlsplit
 
 import pytest
+import pytest_asyncio
+
+from tests.support.servers import TEST_PASSWORD
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page, Request, Response, WebSocket
@@ -112,13 +117,40 @@ async def chromium_browser() -> AsyncIterator[Browser]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
+        launched = await playwright.chromium.launch(
             executable_path=executable, args=list(CHROMIUM_ARGS), headless=True
         )
         try:
-            yield browser
+            yield launched
         finally:
-            await browser.close()
+            await launched.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """One headless, offline system Chromium shared by all tests of a module.
+
+    Module-scoped, so it lives in the module's event loop: a module using it marks its tests
+    `pytest.mark.asyncio(loop_scope="module")`. Tests that need other browser settings (no
+    JavaScript, another viewport) ask for them per context with `browser.new_context(...)`.
+    Skips or fails like `require_browser` when Chromium cannot run.
+    """
+    async with chromium_browser() as launched:
+        yield launched
+
+
+async def sign_in_to_console(
+    page: Page, base_url: str, username: str, password: str = TEST_PASSWORD
+) -> None:
+    """Sign in through the real console login form of the server at `base_url`.
+
+    Returns once the page has reached the console; a refused login times out waiting for it.
+    """
+    await page.goto(f"{base_url}/console/login")
+    await page.get_by_label("Användarnamn").fill(username)
+    await page.get_by_label("Lösenord").fill(password)
+    await page.get_by_role("button", name="Logga in").click()
+    await page.wait_for_url(f"{base_url}/console/")
 
 
 class AxeViolation(TypedDict):

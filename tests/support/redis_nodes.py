@@ -1,12 +1,13 @@
-"""Redis data nodes and Sentinels started from the shipped ops files, for fault tests.
+"""Redis data nodes and Sentinels started from the shipped ops files, for the ops-config and
+fault tests (tests/integration/test_ops_redis_acl.py, tests/faults).
 
-Like tests/integration/test_ops_redis_acl.py, each node runs a copy of ops/redis.conf (or
-ops/sentinel.conf) in which only the placeholders, `port`, `bind`, `dir` and the Sentinel timings
-are replaced, so the app is tested against the ACL users operators deploy. One line is added to
-every test copy of redis.conf: the `inspector` user, which may read everything, so that a test can
-scan all keys, the slow log and the client list for planted markers. A node can be SIGKILLed and
-started again on the same port with the same configuration: it then comes back empty, exactly as
-a production node without persistence would.
+Each node runs a copy of ops/redis.conf (or ops/sentinel.conf) in which only the placeholders,
+`port`, `bind`, `dir`, the Sentinel timings and (on request) `maxmemory` are replaced, so the app
+is tested against the ACL users operators deploy. One line is added to every test copy of
+redis.conf: the `inspector` user, which may read everything, so that a test can scan all keys, the
+slow log and the client list for planted markers. A node can be SIGKILLed and started again on
+the same port with the same configuration: it then comes back empty, exactly as a production node
+without persistence would.
 """
 
 from __future__ import annotations
@@ -63,8 +64,11 @@ def substitute(text: str, pattern: str, replacement: str) -> str:
     return new_text
 
 
-def adapt_redis_conf(port: int, workdir: Path, passwords: dict[str, str], extra: str = "") -> Path:
-    """Write a test copy of ops/redis.conf for 127.0.0.1:``port`` into ``workdir``."""
+def adapt_redis_conf(
+    port: int, workdir: Path, passwords: dict[str, str], extra: str = "", maxmemory: str = ""
+) -> Path:
+    """Write a test copy of ops/redis.conf for 127.0.0.1:``port`` into ``workdir``; a non-empty
+    ``maxmemory`` (such as "3mb") replaces the shipped limit, ``extra`` is appended."""
     text = (OPS_DIR / "redis.conf").read_text()
     text = substitute(text, r"^bind .*$", "bind 127.0.0.1")
     text = substitute(text, r"^port 6379$", f"port {port}")
@@ -76,6 +80,8 @@ def adapt_redis_conf(port: int, workdir: Path, passwords: dict[str, str], extra:
     text = substitute(
         text, r"^masterauth CHANGE_ME_REPLICA_PASSWORD$", f"masterauth {passwords['replica']}"
     )
+    if maxmemory:
+        text = substitute(text, r"^maxmemory \S+$", f"maxmemory {maxmemory}")
     inspector = f"\nuser {INSPECTOR} on #{sha256_hex(passwords[INSPECTOR])} ~* &* +@all\n"
     conf = workdir / "redis.conf"
     conf.write_text(text + inspector + extra)
@@ -157,8 +163,9 @@ class RedisNode:
                 self.process.kill()
                 self.process.wait()
 
-    def client(self, user: str, password: str) -> redis.Redis:
-        """A blocking client that fails at once instead of retrying."""
+    def client(self, user: str | None = None, password: str | None = None) -> redis.Redis:
+        """A blocking client that fails at once instead of retrying (redis-py would retry a
+        refused login); without ``user`` it logs in as the default user."""
         return redis.Redis(
             host="127.0.0.1",
             port=self.port,
