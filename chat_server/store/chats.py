@@ -72,9 +72,13 @@ class EndedChat:
 
 @dataclass(frozen=True, slots=True)
 class QueueSnapshot:
+    """The waiting chats; ``lapsed``: ids of chats that expired while waiting (the visitor
+    left), drained from Redis by this snapshot and so handed to no other caller."""
+
     waiting: int
     chats: tuple[QueuedChat, ...]
     aliases: dict[str, str]
+    lapsed: tuple[str, ...] = ()
 
 
 def event_from_payload(payload: dict[str, Any]) -> ChatEvent:
@@ -279,10 +283,17 @@ class ChatStore:
         )
         return ChatState(state) if state else None
 
-    async def queue_snapshot(self, limit: int = 5000) -> QueueSnapshot:
-        """The waiting chats in serving order (at most ``limit``) and the total waiting."""
-        flat = await self._scripts.queue_snapshot(
-            keys=[self._keys.queue], args=[self._keys.prefix, limit]
+    async def queue_snapshot(
+        self, limit: int = 5000, *, drain_lapsed: bool = False
+    ) -> QueueSnapshot:
+        """The waiting chats in serving order (at most ``limit``) and the total waiting.
+
+        With ``drain_lapsed`` it also takes the ids of chats that lapsed while waiting, in the
+        same atomic step, so each lapsed id reaches exactly one caller: only the queue watch,
+        which counts them, drains. Raises RedisError if Redis fails."""
+        k = self._keys
+        flat, lapsed = await self._scripts.queue_snapshot(
+            keys=[k.queue, k.queue_lapsed], args=[k.prefix, limit, int(drain_lapsed)]
         )
         total = int(flat[-1])
         chats, aliases = [], {}
@@ -298,7 +309,10 @@ class ChatStore:
                 )
             )
             aliases[chat_id] = alias
-        return QueueSnapshot(waiting=total, chats=tuple(chats), aliases=aliases)
+        return QueueSnapshot(
+            waiting=total, chats=tuple(chats), aliases=aliases,
+            lapsed=tuple(as_str(chat_id) for chat_id in lapsed),
+        )  # fmt: skip
 
     async def chats_of(self, username: str) -> list[str]:
         members = await self._redis.smembers(self._keys.staff_chats(username))

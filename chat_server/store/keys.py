@@ -26,6 +26,12 @@ class Keys:
     def queue(self) -> str:
         return f"{self.prefix}queue"
 
+    @property
+    def queue_lapsed(self) -> str:
+        """Ids of waiting chats whose hash expired (the visitor left), until a queue watch
+        counts them. Written by the queue scripts, which spell it as prefix + 'queue:lapsed'."""
+        return f"{self.prefix}queue:lapsed"
+
     def staff_chats(self, username: str) -> str:
         return f"{self.prefix}staff:{username}:chats"
 

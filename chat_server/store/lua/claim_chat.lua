@@ -8,6 +8,15 @@
 -- ARGV[7] index ttl s, ARGV[8] queue channel
 local prefix = ARGV[1]
 local me = ARGV[2]
+-- A queued chat whose hash is gone lapsed (its visitor left while waiting): the run whose ZREM
+-- removes it adds it to the lapsed set for the queue watch to count (see queue_snapshot.lua).
+local LAPSED_TTL_S = 3600  -- the same in queue_snapshot.lua and routing_snapshot.lua
+local function drop_lapsed(id)
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    redis.call('SADD', prefix .. 'queue:lapsed', id)
+    redis.call('EXPIRE', prefix .. 'queue:lapsed', LAPSED_TTL_S)
+  end
+end
 -- Self-healing load: forget chats and offers that expired or moved on.
 for _, held in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if redis.call('HGET', prefix .. 'chat:' .. held, 'counsellor') ~= me then
@@ -54,7 +63,7 @@ if ARGV[6] ~= '' then
   local ck = prefix .. 'chat:' .. ARGV[6]
   local state = redis.call('HGET', ck, 'state')
   if not state then
-    redis.call('ZREM', KEYS[1], ARGV[6])
+    drop_lapsed(ARGV[6])
     return {'', 'chat_not_found'}
   end
   if state ~= 'waiting' then return {'', 'not_allowed_now'} end
@@ -64,7 +73,7 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, 199)) do
   local ck = prefix .. 'chat:' .. id
   local state = redis.call('HGET', ck, 'state')
   if not state then
-    redis.call('ZREM', KEYS[1], id)
+    drop_lapsed(id)
   elseif state == 'waiting' then
     return take(id, ck)
   end

@@ -3,14 +3,21 @@
 -- Returns {chats, counsellors}: chats as flat groups of 9 (id, enqueued_ms, urgent, topic,
 -- language, offer_to, offer_ms, alias, excluded usernames joined by ','), counsellors as flat groups
 -- of 6 (username, presence, idle_since_ms, auto_accept, held chats, pending offers).
+-- A chat whose hash is gone lapsed (its visitor left while waiting): the run whose ZREM removes
+-- it adds it to the lapsed set for the queue watch to count (see queue_snapshot.lua).
+local LAPSED_TTL_S = 3600  -- the same in queue_snapshot.lua and claim_chat.lua
 local prefix = ARGV[1]
+local lapsed_key = prefix .. 'queue:lapsed'
 local chats = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, 999)) do
   local ck = prefix .. 'chat:' .. id
   local f = redis.call('HMGET', ck, 'state', 'enqueued_ms', 'urgent', 'topic', 'language',
     'offer_to', 'offer_ms', 'alias')
   if not f[1] then
-    redis.call('ZREM', KEYS[1], id)
+    if redis.call('ZREM', KEYS[1], id) == 1 then
+      redis.call('SADD', lapsed_key, id)
+      redis.call('EXPIRE', lapsed_key, LAPSED_TTL_S)
+    end
   elseif f[1] == 'waiting' then
     table.insert(chats, id)
     for i = 2, 8 do table.insert(chats, f[i] or '') end
