@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from redis.exceptions import RedisError
 
@@ -42,6 +42,14 @@ _decoded = _LastDecoded()
 
 
 class ChatFeed:
+    """Delivers one chat's events to one connection in seq order, each once.
+
+    An event that follows the last one delivered is rendered at once, in the pub/sub
+    callback. Anything else (a gap, a replay, a resync) becomes a deferred step in the
+    connection's outbox that reads the stored history when the writer reaches it; while such
+    a step is queued, later events queue behind it as deferred steps too, so the order holds.
+    """
+
     def __init__(
         self,
         chat_id: str,
@@ -63,13 +71,14 @@ class ChatFeed:
         self._render = render
         self.ended = False
         self._on_end = on_end
+        self._deferred = 0  # deferred steps of this feed queued in the outbox, not yet run
 
     async def start(self, *, replay: bool = True) -> None:
         """Subscribe first, then replay history, so nothing falls between the two."""
         await self._hub.subscribe(self.channel, self._on_nudge)
         self._hub.add_resync_hook(self.resync)
         if replay:
-            self._peer.send(self._catch_up)
+            self._defer(self._catch_up)
 
     async def stop(self) -> None:
         self._hub.remove_resync_hook(self.resync)
@@ -77,7 +86,18 @@ class ChatFeed:
 
     def resync(self) -> None:
         if not self.ended:
-            self._peer.send(self._catch_up)
+            self._defer(self._catch_up)
+
+    def _defer(self, step: Callable[[], Awaitable[list[str]]]) -> None:
+        self._deferred += 1
+
+        async def counted() -> list[str]:
+            try:
+                return await step()
+            finally:
+                self._deferred -= 1
+
+        self._peer.send(counted)
 
     def _frames(self, events: Iterable[ChatEvent]) -> list[str]:
         frames = []
@@ -87,10 +107,13 @@ class ChatFeed:
             frame = self._render(self.chat_id, event)
             if frame is not None:
                 frames.append(frame)
-        if self.ended and self._on_end:
-            self._on_end()
-            self._on_end = None
         return frames
+
+    def _notify_end(self) -> None:
+        """Once the 'ended' event is queued: frames queued by the callback come after it."""
+        if self.ended and self._on_end:
+            on_end, self._on_end = self._on_end, None
+            on_end()
 
     async def _catch_up(self, incoming: ChatEvent | None = None) -> list[str]:
         try:
@@ -98,7 +121,9 @@ class ChatFeed:
         except RedisError:
             fetched = []  # Redis is away; the next resync fills it in
         events, self.last_seq = fill_gap(self.last_seq, fetched, incoming)
-        return self._frames(events)
+        frames = self._frames(events)
+        self._notify_end()  # what it queues runs after these frames, which the writer sends now
+        return frames
 
     def _on_nudge(self, _channel: str, data: str) -> None:
         try:
@@ -111,14 +136,28 @@ class ChatFeed:
             if frame is not None:
                 self._peer.send(frame)
             return
-        self._peer.send(lambda: self._arrive(event))
+        if self._deferred:
+            self._defer(lambda: self._arrive(event))
+            return
+        arrival = classify(self.last_seq, event.seq)
+        if arrival is Arrival.DUPLICATE:
+            return
+        if arrival is Arrival.NEXT:
+            self.last_seq = event.seq
+            for frame in self._frames([event]):
+                self._peer.send(frame)
+            self._notify_end()
+            return
+        self._defer(lambda: self._catch_up(event))
 
     async def _arrive(self, event: ChatEvent) -> list[str]:
-        # Classified here, in the writer, so that seq order holds across gap fills.
+        # Classified in the writer when it was queued behind a deferred step.
         arrival = classify(self.last_seq, event.seq)
         if arrival is Arrival.DUPLICATE:
             return []
         if arrival is Arrival.NEXT:
             self.last_seq = event.seq
-            return self._frames([event])
+            frames = self._frames([event])
+            self._notify_end()
+            return frames
         return await self._catch_up(event)
