@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from redis.asyncio import Redis
@@ -79,6 +79,8 @@ class QueueSnapshot:
     chats: tuple[QueuedChat, ...]
     aliases: dict[str, str]
     lapsed: tuple[str, ...] = ()
+    gone_ms: dict[str, int] = field(default_factory=dict)
+    """When the visitor's connection went, for waiting chats whose visitor is offline."""
 
 
 def event_from_payload(payload: dict[str, Any]) -> ChatEvent:
@@ -272,14 +274,16 @@ class ChatStore:
         )
 
     async def set_ttl(
-        self, chat_id: str, ttl_s: int, *, active_ttl_s: int | None = None
+        self, chat_id: str, ttl_s: int, *, active_ttl_s: int | None = None, gone_ms: int = 0
     ) -> ChatState | None:
-        """Set the TTL of all of a chat's keys (``active_ttl_s`` if it is active); returns
-        its state, or None if it is gone."""
+        """Set the TTL of all of a chat's keys (``active_ttl_s`` if it is active) and note
+        when the visitor's connection went (``gone_ms``; 0: they are online); returns its
+        state, or None if it is gone."""
         k = self._keys
         active = ttl_s if active_ttl_s is None else active_ttl_s
         state = await self._scripts.touch_chat(
-            keys=[k.chat(chat_id), k.chat_stream(chat_id)], args=[k.prefix, ttl_s, active]
+            keys=[k.chat(chat_id), k.chat_stream(chat_id)],
+            args=[k.prefix, ttl_s, active, gone_ms],
         )
         return ChatState(state) if state else None
 
@@ -296,9 +300,11 @@ class ChatStore:
             keys=[k.queue, k.queue_lapsed], args=[k.prefix, limit, int(drain_lapsed)]
         )
         total = int(flat[-1])
-        chats, aliases = [], {}
-        for i in range(0, len(flat) - 1, 6):
-            chat_id, enqueued, urgent, topic, language, alias = flat[i : i + 6]
+        chats, aliases, gone = [], {}, {}
+        for i in range(0, len(flat) - 1, 7):
+            chat_id, enqueued, urgent, topic, language, alias, gone_ms = flat[i : i + 7]
+            if gone_ms:
+                gone[chat_id] = int(gone_ms)
             chats.append(
                 QueuedChat(
                     chat_id=chat_id,
@@ -311,7 +317,7 @@ class ChatStore:
             aliases[chat_id] = alias
         return QueueSnapshot(
             waiting=total, chats=tuple(chats), aliases=aliases,
-            lapsed=tuple(as_str(chat_id) for chat_id in lapsed),
+            lapsed=tuple(as_str(chat_id) for chat_id in lapsed), gone_ms=gone,
         )  # fmt: skip
 
     async def chats_of(self, username: str) -> list[str]:

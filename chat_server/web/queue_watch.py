@@ -63,7 +63,9 @@ class QueueWatch(NudgedLoop):
                 enqueued_ms=chat.enqueued_ms, answered_ms=0, topic=chat.topic,
                 language=chat.language, urgent=chat.urgent,
             )  # fmt: skip
-            await after_chat_end(self._services, ended, now_ms, EndReason.EXPIRED.value)
+            # The wait ends when the visitor's connection went, not when the chat expired.
+            left_ms = previous.gone_ms.get(chat_id, now_ms) if previous else now_ms
+            await after_chat_end(self._services, ended, left_ms, EndReason.EXPIRED.value)
         if unknown:
             # A count only: nothing that identifies a visitor's chat goes to a log.
             log.debug("%d lapsed chats were not in the last queue snapshot; not counted", unknown)

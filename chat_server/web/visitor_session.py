@@ -318,7 +318,10 @@ class VisitorSession:
         s = self.services
         try:
             state = await s.chats.set_ttl(
-                self.chat_id, s.settings.visitor_gone_ttl_s, active_ttl_s=s.settings.chat_ttl_s
+                self.chat_id,
+                s.settings.visitor_gone_ttl_s,
+                active_ttl_s=s.settings.chat_ttl_s,
+                gone_ms=s.clock_ms(),
             )
             if state is not None:
                 await s.chats.nudge(

@@ -18,7 +18,14 @@ from redis.asyncio import Redis
 from chat_server.config import Settings
 from chat_server.domain.models import Sender
 from chat_server.domain.protocol import ProtocolError
-from chat_server.domain.stats import CHATS_ABANDONED, CHATS_OFFERED, END_REASON, counter_field
+from chat_server.domain.stats import (
+    CHATS_ABANDONED,
+    CHATS_ABANDONED_SHORT,
+    CHATS_OFFERED,
+    END_REASON,
+    SHORT_ABANDON_S,
+    counter_field,
+)
 from chat_server.store.chats import ChatStore
 from chat_server.store.connection import connect
 from chat_server.store.keys import Keys
@@ -31,6 +38,7 @@ from tests.support.servers import (
     RunningServer,
     free_port,
     make_settings,
+    open_visitor,
     running_server,
     start_visitor,
 )
@@ -242,3 +250,46 @@ async def test_the_live_view_and_a_new_watch_leave_lapsed_chats_to_a_watch_that_
     printed = log_capture.getvalue()
     assert "1 lapsed chats were not in the last queue snapshot" in printed
     assert stranger not in printed
+
+
+async def test_the_wait_of_a_lapsed_chat_ends_when_the_visitor_left(
+    redis_url: str, staff_file: Path, raw_redis: redis.Redis
+) -> None:
+    """A visitor who leaves at once counts as a short abandon, although the chat expires
+    only after a grace period longer than the short-abandon limit."""
+    grace_s = SHORT_ABANDON_S + 1
+    async with running_server(
+        fast_settings(redis_url, staff_file, visitor_gone_ttl_s=grace_s)
+    ) as server:
+        visitor, _ = await start_visitor(server)
+        chat_id = waiting_id(raw_redis)
+        assert await eventually(lambda: known_to_every_watch(chat_id, server), 5)
+        await visitor.close()
+        assert await eventually(lambda: offered((server,), 1), grace_s + COUNTED_WITHIN_S)
+        counted = await counters(server)
+    assert counted[CHATS_ABANDONED] == 1 and counted[CHATS_ABANDONED_SHORT] == 1
+
+
+async def test_a_resume_forgets_when_the_visitor_left(
+    redis_url: str, staff_file: Path, raw_redis: redis.Redis
+) -> None:
+    """The moment the connection went is kept on the chat while the visitor is away and
+    cleared when they come back."""
+    async with running_server(
+        fast_settings(redis_url, staff_file, visitor_gone_ttl_s=30)
+    ) as server:
+        visitor, welcome = await start_visitor(server)
+        chat_id = waiting_id(raw_redis)
+        await visitor.close()
+        assert await eventually(
+            lambda: _true(raw_redis.hexists(f"nx:chat:{chat_id}", "gone_ms")), 5
+        )
+        back = await open_visitor(server)
+        await back.send(type="resume", token=welcome["token"], last_seq=0)
+        await back.expect("welcome", resumed=True)
+        assert not raw_redis.hexists(f"nx:chat:{chat_id}", "gone_ms")
+        await back.close()
+
+
+async def _true(value: object) -> bool:
+    return bool(value)

@@ -4,15 +4,15 @@
 -- An entry whose chat hash is gone is a visitor who left while waiting: the one script run whose
 -- ZREM removes it (this one, routing_snapshot or claim_chat) adds the id to the lapsed set, so a
 -- queue watch counts it once. An entry in another state is dropped, not lapsed.
--- Returns {flat, lapsed}: flat is id, enqueued_ms, urgent, topic, language, alias, ... with the
--- total waiting last; lapsed the drained ids (empty unless ARGV[3] is '1').
+-- Returns {flat, lapsed}: flat is id, enqueued_ms, urgent, topic, language, alias, gone_ms,
+-- ... with the total waiting last; lapsed the drained ids (empty unless ARGV[3] is '1').
 local LAPSED_TTL_S = 3600  -- the same in routing_snapshot.lua and claim_chat.lua
 local out = {}
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 local total = 0
 for _, id in ipairs(ids) do
   local f = redis.call('HMGET', ARGV[1] .. 'chat:' .. id, 'state', 'enqueued_ms', 'urgent',
-    'topic', 'language', 'alias')
+    'topic', 'language', 'alias', 'gone_ms')
   if not f[1] then
     if redis.call('ZREM', KEYS[1], id) == 1 then
       redis.call('SADD', KEYS[2], id)
@@ -24,7 +24,7 @@ for _, id in ipairs(ids) do
     total = total + 1
     if total <= tonumber(ARGV[2]) then
       table.insert(out, id)
-      for i = 2, 6 do table.insert(out, f[i] or '') end
+      for i = 2, 7 do table.insert(out, f[i] or '') end
     end
   end
 end
