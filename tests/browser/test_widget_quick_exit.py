@@ -12,7 +12,6 @@ from tests.browser.test_widget_support import (
     NEUTRAL_BODY,
     NEUTRAL_TITLE,
     WidgetEnv,
-    browser,
     env,
     evaluate,
     open_panel,
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, Route
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["browser", "env"]  # fixtures used by the tests below
+__all__ = ["env"]  # the fixture used by the tests below
 
 DEFAULT_EXIT_SITE = "https://www.smhi.se/"
 

@@ -11,7 +11,6 @@ import pytest
 
 from tests.browser.test_widget_support import (
     WidgetEnv,
-    browser,
     env,
     evaluate,
     host_site,
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["browser", "env"]  # fixtures used by the tests below
+__all__ = ["env"]  # the fixture used by the tests below
 
 INPUT_VALUE_JS = (
     "() => document.querySelector('nexus-chat').shadowRoot.getElementById('nc-input').value"

@@ -1,9 +1,8 @@
 """Shared pieces of the widget's browser tests: a host page on another origin under a strict
 Content-Security-Policy, the chat server that allows it, and small page helpers.
 
-This module holds no tests; it sits next to the test_widget_* modules that import it. It
-re-exports the shared `browser` fixture (defined in tests/support/browser.py and offered to every
-browser test by tests/browser/conftest.py) so that their `import browser, env` keeps working.
+This module holds no tests; it sits next to the test_widget_* modules that import it. The
+`browser` fixture is not here: tests/browser/conftest.py offers it to every browser test.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from aiohttp import web
 from chat_server.app import create_app
 from chat_server.config import Settings
 from chat_server.web.security import PrivacyAccessLogger
-from tests.support.browser import browser as browser
 from tests.support.servers import (
     Client,
     RunningServer,
