@@ -11,7 +11,11 @@ If Redis loses a day (a restart), the next flush (one runs at startup too) first
 day's file back into Redis, once (``StatsStore.merge_archived``); until then readers add file
 and Redis together (:func:`read_range`). At most the counts of one flush interval before the
 loss are lost. A file never loses a count: each field is written as the larger of the file's
-and Redis's value.
+and Redis's value (so counters may only grow: a decrement would never reach the file).
+
+Each flush first counts the late outcomes whose grace period ran out
+(``StatsStore.settle_overdue_outcomes``): every instance flushes, so the sweep needs no task
+of its own, and the days it counts on are rolled up in the same pass.
 """
 
 from __future__ import annotations
@@ -160,8 +164,14 @@ class StatsRollup:
         await self.flush()
 
     async def flush(self) -> None:
-        """Roll up yesterday, today and every day counted on since the last flush. Never
-        raises: a failure is logged and counted, and the next flush tries again."""
+        """Count the late outcomes whose grace period is over (as "unspecified"), then roll up
+        yesterday, today and every day counted on since the last flush. Never raises: a
+        failure is logged and counted, and the next flush tries again."""
+        try:
+            await self.store.settle_overdue_outcomes()
+        except RedisError as error:
+            self._failed()
+            log.error("settling overdue outcomes failed: %s", type(error).__name__)
         today = self.store.today()
         days = {today - timedelta(days=1), today, *self.store.touched_days}
         self.store.touched_days.clear()
@@ -169,11 +179,14 @@ class StatsRollup:
             try:
                 await self._flush_day(day)
             except (RedisError, OSError, ArchiveError) as error:
-                self.failures += 1
-                if self.on_failure:
-                    self.on_failure()
+                self._failed()
                 self.store.touched_days.add(day)
                 log.error("statistics roll-up of %s failed: %s", day, type(error).__name__)
+
+    def _failed(self) -> None:
+        self.failures += 1
+        if self.on_failure:
+            self.on_failure()
 
     async def _flush_day(self, day: date) -> None:
         archived = await asyncio.to_thread(self.archive.read, day)

@@ -1,5 +1,7 @@
 /* The chats a counsellor holds: panes side by side or as tabs, with unread counts, typing both
-   ways, standard texts, private notes, ask-a-supervisor and the outcome picker. */
+   ways, standard texts, private notes, ask-a-supervisor and the outcome picker. A chat that
+   ended without the counsellor's "end" (the visitor left, a quick exit) keeps its pane until
+   its outcome is saved ("outcome" frame) or the counsellor closes it. */
 import { attention } from "./console-notify.js";
 
 const TYPING_IDLE_MS = 3000;
@@ -72,9 +74,11 @@ function markUnread(chat) {
 
 function updateTab(chat) {
   const unread = chat.unread ? ` (${chat.unread})` : "";
-  chat.tab.textContent = `${chat.alias}${unread}${chat.ended ? " – avslutad" : ""}`;
-  chat.tab.setAttribute("aria-label",
-    `${chat.alias}${chat.unread ? `, ${chat.unread} olästa (unread)` : ""}`);
+  const waiting = ["pending", "saving", "failed"].includes(chat.outcomeState);
+  const state = !chat.ended ? "" : waiting ? " – avslutad, utfall saknas" : " – avslutad";
+  chat.tab.textContent = `${chat.alias}${unread}${state}`;
+  chat.tab.setAttribute("aria-label", `${chat.alias}${chat.unread ? `, ${chat.unread} olästa (unread)` : ""}`
+    + `${waiting ? ", utfall saknas (outcome missing)" : ""}`);
   chat.tab.classList.toggle("unread", chat.unread > 0);
 }
 
@@ -147,6 +151,7 @@ function fillOutcomes(chat) {
       const box = document.createElement("input");
       box.type = "checkbox";
       box.value = outcome.code;
+      box.className = "outcome-box";
       box.addEventListener("change", () => {
         if (box.checked) chat.outcome.add(outcome.code); else chat.outcome.delete(outcome.code);
         chat.node.querySelector(".outcome-count").textContent =
@@ -200,6 +205,7 @@ function wire(chat) {
     if (chat.ended) { removeChat(chat.id); return; }
     app.send({ type: "end", chat_id: chat.id, outcome: [...chat.outcome] });
   });
+  node.querySelector(".save-outcome").addEventListener("click", () => saveOutcome(chat));
   node.querySelector(".transfer").addEventListener("click", () => app.openTransfer(chat.id));
   node.querySelector(".save-note").addEventListener("click", () => {
     const text = node.querySelector("textarea.note").value;
@@ -229,7 +235,7 @@ export function openChat(info) {
   const chat = {
     id: info.chat_id, node, tab, alias: info.alias, seen: new Set(), pending: new Map(),
     unread: 0, ended: false, releasing: false, typingSentAt: 0, typingTimer: null,
-    outcome: new Set(),
+    outcome: new Set(), outcomeState: "", // "" | pending | saving | saved | failed
   };
   chats.set(chat.id, chat);
   tab.addEventListener("click", () => selectChat(chat.id));
@@ -251,21 +257,74 @@ export function openChat(info) {
   return chat;
 }
 
-export function closeChat(chatId, text, { finished = true } = {}) {
+export function closeChat(chatId, text, { finished = true, outcomePending = false } = {}) {
   const chat = chats.get(chatId);
   if (!chat || chat.ended) return;
+  const hadFocus = chat.node.contains(document.activeElement);
   chat.ended = true;
   clearTimeout(chat.typingTimer);
   line(chat, "system", text);
   chat.node.classList.add("ended");
   chat.node.querySelector("form.compose").remove();
   chat.node.querySelector(".transfer").remove();
-  for (const extra of chat.node.querySelectorAll("details")) extra.remove();
+  for (const extra of chat.node.querySelectorAll("details")) {
+    if (!(outcomePending && extra.classList.contains("outcome"))) extra.remove();
+  }
   const end = chat.node.querySelector(".end");
   end.textContent = "Stäng (close)";
+  if (outcomePending) askForOutcome(chat);
+  if (hadFocus && !chat.node.contains(document.activeElement)) chat.node.focus();
   updateTab(chat);
   if (finished) app.send({ type: "chat_done", chat_id: chatId });
   app.onChatsChanged();
+}
+
+/* --- the outcome of a chat the counsellor did not end ------------------------------------- */
+
+function askForOutcome(chat) {
+  chat.outcomeState = "pending";
+  const details = chat.node.querySelector("details.outcome");
+  details.open = true;
+  details.querySelector("summary").firstChild.textContent = "Utfall – spara innan du stänger ";
+  details.querySelector(".outcome-save").hidden = false;
+  chat.node.querySelector(".end").hidden = true; // saving comes first; an error shows it again
+  line(chat, "system", "Välj utfall och spara. (Choose the outcome and save it.)");
+}
+
+function setOutcomeStatus(chat, text) {
+  chat.node.querySelector(".outcome-status").textContent = text;
+}
+
+function saveOutcome(chat) {
+  if (chat.outcomeState !== "pending" && chat.outcomeState !== "failed") return;
+  if (!app.send({ type: "outcome", chat_id: chat.id, outcome: [...chat.outcome] })) return;
+  chat.outcomeState = "saving";
+  chat.node.querySelector(".save-outcome").disabled = true;
+  setOutcomeStatus(chat, "Sparar… (saving)");
+}
+
+function outcomeSaved(chat) {
+  chat.outcomeState = "saved";
+  const save = chat.node.querySelector(".save-outcome");
+  const hadFocus = save === document.activeElement;
+  for (const box of chat.node.querySelectorAll("input.outcome-box")) box.disabled = true;
+  setOutcomeStatus(chat, "Utfall sparat (outcome saved)");
+  const end = chat.node.querySelector(".end");
+  end.hidden = false;
+  if (hadFocus) end.focus(); // the disabled save button would drop the focus
+  updateTab(chat);
+}
+
+/* An error while saving: wrong codes can be corrected; a chat that no longer waits cannot. */
+function outcomeFailed(chat, code) {
+  const final = code === "chat_not_found" || code === "not_your_chat";
+  chat.outcomeState = final ? "failed-final" : "failed";
+  chat.node.querySelector(".save-outcome").disabled = final;
+  setOutcomeStatus(chat, final
+    ? "Utfallet kunde inte sparas längre. (The outcome can no longer be saved.)"
+    : "Utfallet sparades inte – försök igen. (Not saved, try again.)");
+  chat.node.querySelector(".end").hidden = false;
+  updateTab(chat);
 }
 
 export function removeChat(chatId) {
@@ -339,9 +398,12 @@ export function receiveChatFrame(frame) {
         : frame.by === "visitor" ? "Besökaren avslutade chatten (the visitor ended the chat)"
         : "Chatten är avslutad (chat ended)";
       if (chat && frame.by === "visitor") attention(`Chatten avslutades – ${chat.alias}`);
-      closeChat(frame.chat_id, text);
+      closeChat(frame.chat_id, text, { outcomePending: frame.outcome_pending === true });
       return true;
     }
+    case "outcome_saved":
+      if (chat) outcomeSaved(chat);
+      return true;
     case "chat_released":
     case "transferred":
       if (chat && (frame.type === "chat_released" || chat.releasing)) {
@@ -368,9 +430,11 @@ export function receiveChatFrame(frame) {
   }
 }
 
-/* A refused message gives its text back to the writer; a vanished chat is marked. */
+/* A refused message gives its text back to the writer; a vanished chat is marked. Errors name
+   no chat: one that arrives while an outcome is being saved is that save's answer. */
 export function receiveChatError(frame) {
   for (const chat of chats.values()) {
+    if (!frame.client_id && chat.outcomeState === "saving") outcomeFailed(chat, frame.code);
     const item = frame.client_id && chat.pending.get(frame.client_id);
     if (!item) continue;
     chat.pending.delete(frame.client_id);

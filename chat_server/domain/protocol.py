@@ -145,6 +145,15 @@ class SetAutoAccept:
     enabled: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SaveOutcome:
+    """The outcome codes of a chat that ended without its counsellor's ``end`` (the visitor
+    ended it, a quick exit, expiry); an empty tuple means "not specified"."""
+
+    chat_id: str
+    outcome: tuple[str, ...]
+
+
 VisitorMessage = StartChat | ResumeChat | SendText | Typing | EndChat
 CounsellorMessage = (
     SetPresence
@@ -155,6 +164,7 @@ CounsellorMessage = (
     | DeclineOffer
     | TransferChat
     | SetAutoAccept
+    | SaveOutcome
 )
 
 
@@ -266,6 +276,24 @@ def parse_visitor_message(
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
 
 
+def _outcome_codes(data: dict[str, Any]) -> tuple[str, ...]:
+    """The optional ``outcome`` list of codes, each cut to MAX_CHOICE_CHARS (the handler checks
+    them against the fixed list)."""
+    outcome = data.get("outcome", [])
+    if not isinstance(outcome, list) or not all(isinstance(o, str) for o in outcome):
+        raise ProtocolError(ErrorCode.INVALID_FIELD, "'outcome' must be a list of codes")
+    return tuple(o[:MAX_CHOICE_CHARS] for o in outcome)
+
+
+def parse_save_outcome(data: dict[str, Any]) -> SaveOutcome:
+    """An ``outcome`` frame, already decoded by :func:`decode_object`: ``chat_id`` and the
+    ``outcome`` list (required, may be empty); raises :class:`ProtocolError`."""
+    chat_id = _string(data, "chat_id", limit=MAX_CHAT_ID_CHARS, required=True)
+    if "outcome" not in data:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "field 'outcome' is required")
+    return SaveOutcome(chat_id=chat_id, outcome=_outcome_codes(data))
+
+
 def parse_counsellor_message(
     frame: str | bytes, *, max_text_chars: int = MAX_TEXT_CHARS
 ) -> CounsellorMessage:
@@ -280,7 +308,7 @@ def parse_counsellor_message(
         )
     if kind == "auto_accept":
         return SetAutoAccept(enabled=_bool(data, "enabled"))
-    if kind not in ("message", "typing", "end", "decline", "transfer"):
+    if kind not in ("message", "typing", "end", "decline", "transfer", "outcome"):
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
     chat_id = _string(data, "chat_id", limit=MAX_CHAT_ID_CHARS, required=True)
     if kind == "message":
@@ -296,10 +324,9 @@ def parse_counsellor_message(
             reason=_code(data, "reason", TRANSFER_REASONS, required=True),
         )
     if kind == "end":
-        outcome = data.get("outcome", [])
-        if not isinstance(outcome, list) or not all(isinstance(o, str) for o in outcome):
-            raise ProtocolError(ErrorCode.INVALID_FIELD, "'outcome' must be a list of codes")
-        return EndChat(chat_id=chat_id, outcome=tuple(o[:MAX_CHOICE_CHARS] for o in outcome))
+        return EndChat(chat_id=chat_id, outcome=_outcome_codes(data))
+    if kind == "outcome":
+        return parse_save_outcome(data)
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
 
 

@@ -11,6 +11,13 @@ local hour (Europe/Stockholm) it was *offered* (entered the queue). So on every 
 chats of two days. Chats still waiting or active belong to the live queue, not to these counters.
 Day and hour come from :func:`local_day_and_hour`.
 
+Late outcomes: only the counsellor's own ``end`` carries outcome codes. A chat that ended any
+other way is counted at its end without outcome fields, and its outcomes are added to the same
+day later, once, when the counsellor saves them or the grace period runs out
+(:func:`outcome_waits_for_counsellor`, :func:`increments_for_outcomes`). Counters only ever
+grow: nothing is counted first and taken back later, because the archive keeps the larger of
+its own and Redis's value of every counter.
+
 Waits and handle times are histograms with fixed bucket bounds, so percentiles need no
 individual rows. The bounds are part of the stored data: changing them needs a migration.
 
@@ -254,7 +261,7 @@ def increments_for_chat_ended(
     answered: bool,
     topic: str,
     language: str,
-    outcomes: Iterable[str],
+    outcomes: Iterable[str] | None,
     hour: int,
     end_reason: str = "",
     urgent: bool = False,
@@ -263,13 +270,15 @@ def increments_for_chat_ended(
     """The counters one ended chat adds to the hash of the day it was offered.
 
     ``wait_s`` runs from entering the queue to being answered (or, if never answered, to
-    leaving); ``hour`` is the local hour of being offered. Outcomes count once each; an
-    answered chat without outcome counts ``outcome:unspecified``. Raises ``ValueError`` for an
-    unanswered chat with a handle time or outcomes, or an hour outside 0–23.
+    leaving); ``hour`` is the local hour of being offered. Outcomes count as
+    :func:`increments_for_outcomes` does (``outcome:unspecified`` for none). ``outcomes=None``
+    means *pending*: the counsellor gives them later, so no outcome field is counted now (see
+    :func:`outcome_waits_for_counsellor`). Raises ``ValueError`` for an unanswered chat with a
+    handle time or outcomes, or an hour outside 0–23.
     """
     if isinstance(outcomes, str):
         raise TypeError("outcomes is a collection of codes, not one string")
-    outcome_labels = {allowed_label(o, vocabulary.outcomes) for o in outcomes if o.strip()}
+    chosen = None if outcomes is None else tuple(o for o in outcomes if o.strip())
     hour_label = _hour_label(hour)
     increments = {
         CHATS_OFFERED: 1,
@@ -285,10 +294,10 @@ def increments_for_chat_ended(
         increments[counter_field(WAIT, bucket_for(wait_s, WAIT_BUCKETS_S))] = 1
         if handle_s is not None:
             increments[counter_field(HANDLE, bucket_for(handle_s, HANDLE_BUCKETS_S))] = 1
-        for label in outcome_labels or {UNSPECIFIED}:
-            increments[counter_field(OUTCOME, label)] = 1
+        if chosen is not None:
+            increments.update(increments_for_outcomes(chosen, vocabulary))
     else:
-        if handle_s is not None or outcome_labels:
+        if handle_s is not None or chosen:
             raise ValueError("an unanswered chat has no handle time and no outcome")
         increments[CHATS_ABANDONED] = 1
         increments[counter_field(ABANDONED_BY_HOUR, hour_label)] = 1
@@ -298,6 +307,28 @@ def increments_for_chat_ended(
     if end_reason.strip():
         increments[counter_field(END_REASON, allowed_label(end_reason, END_REASONS))] = 1
     return increments
+
+
+def increments_for_outcomes(
+    outcomes: Iterable[str], vocabulary: Vocabulary = DEFAULT_VOCABULARY
+) -> dict[str, int]:
+    """The outcome counters of one answered chat: each distinct code once (a code outside the
+    vocabulary as ``outcome:other``), ``outcome:unspecified`` when none is given. Raises
+    ``TypeError`` for one string instead of a collection of codes."""
+    if isinstance(outcomes, str):
+        raise TypeError("outcomes is a collection of codes, not one string")
+    labels = {allowed_label(o, vocabulary.outcomes) for o in outcomes if o.strip()}
+    return {counter_field(OUTCOME, label): 1 for label in labels or {UNSPECIFIED}}
+
+
+def outcome_waits_for_counsellor(*, answered: bool, reason: str, counsellor: str) -> bool:
+    """Whether an ended chat's outcome is left pending for its counsellor to give later.
+
+    Only the counsellor's own ``end`` carries outcomes. An answered chat that ended any other
+    way (the visitor ended it, a quick exit, expiry) and still has a counsellor to ask waits;
+    an unanswered chat has no outcome, and a chat nobody holds has nobody to ask.
+    """
+    return answered and bool(counsellor) and reason != EndReason.COUNSELLOR_ENDED.value
 
 
 def increments_for_abandoned(

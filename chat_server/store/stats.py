@@ -4,7 +4,9 @@ Only counts are written: the field names come from :mod:`chat_server.domain.stat
 codes, never visitor input) and every value is a whole number. The day hashes keep the recent
 days only (``STATS_DAY_TTL_S``); their durable home is the roll-up files of
 :mod:`chat_server.stats_archive`, and ``MERGED_FIELD`` records that a day's file has been
-folded back in after Redis lost the day, so it is never added twice.
+folded back in after Redis lost the day, so it is never added twice. A chat whose outcome its
+counsellor may still give is held by :mod:`chat_server.store.outcomes` and its outcome fields
+added to its day later, once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..domain import stats
 from ..domain.models import Presence
 from .codec import as_str, str_dict
 from .keys import Keys
+from .outcomes import OUTCOME_GRACE_S, LateOutcome, LateOutcomes, SettleStatus
 
 STATS_DAY_TTL_S: Final = 8 * 86400
 FEEDBACK_TOKEN_TTL_S: Final = 3600
@@ -66,8 +69,13 @@ def _token_hash(token: str) -> str:
 class StatsKeys:
     prefix: str = "nx:"
 
+    @property
+    def day_prefix(self) -> str:
+        """A day hash's key is this and the ISO date (the late-outcome script builds it)."""
+        return f"{self.prefix}stats:day:"
+
     def day(self, day: date) -> str:
-        return f"{self.prefix}stats:day:{day.isoformat()}"
+        return f"{self.day_prefix}{day.isoformat()}"
 
     @property
     def queue_samples(self) -> str:
@@ -118,9 +126,19 @@ class StatsStore:
         tz: str = "Europe/Stockholm",
         vocabulary: stats.Vocabulary = stats.DEFAULT_VOCABULARY,
         clock_ms: Callable[[], int] = _wall_clock_ms,
+        outcome_grace_s: float = OUTCOME_GRACE_S,
     ) -> None:
         self._redis = redis
         self.keys = StatsKeys(prefix)
+        self.late_outcomes = LateOutcomes(
+            redis,
+            prefix,
+            day_key_prefix=self.keys.day_prefix,
+            day_ttl_s=STATS_DAY_TTL_S,
+            nudge_channel=self.keys.supervisor_channel,
+            nudge=STATS_NUDGE,
+            grace_s=outcome_grace_s,
+        )
         self._chat_keys = Keys(prefix)
         self.zone = ZoneInfo(tz)
         self.vocabulary = vocabulary
@@ -145,26 +163,58 @@ class StatsStore:
         language: str,
         urgent: bool,
         reason: str,
-        outcomes: Sequence[str] = (),
+        outcomes: Sequence[str] | LateOutcome = (),
     ) -> None:
         """Count one ended chat on the day and hour it was offered (answered_ms 0: never
-        answered, and then outcomes are ignored). Raises RedisError if Redis fails."""
+        answered, and then outcomes are ignored). ``outcomes`` is the codes, or a
+        :class:`LateOutcome`: count the chat without outcome fields now and let its counsellor
+        give them until the grace period ends (in the same transaction, so a chat is never
+        counted without also waiting). Raises RedisError if Redis fails."""
         offered_ms = enqueued_ms if enqueued_ms > 0 else ended_ms
         answered = answered_ms > 0
         day, hour = stats.local_day_and_hour(offered_ms, self.zone)
+        late = outcomes if isinstance(outcomes, LateOutcome) and answered else None
+        codes = () if isinstance(outcomes, LateOutcome) else tuple(outcomes)
         increments = stats.increments_for_chat_ended(
             wait_s=((answered_ms if answered else ended_ms) - offered_ms) / 1000,
             handle_s=(ended_ms - answered_ms) / 1000 if answered else None,
             answered=answered,
             topic=topic,
             language=language,
-            outcomes=tuple(outcomes) if answered else (),
+            outcomes=None if late else codes if answered else (),
             hour=hour,
             end_reason=reason,
             urgent=urgent,
             vocabulary=self.vocabulary,
         )
-        await self._add(day, increments)
+        await self._add(day, increments, (late, ended_ms) if late else None)
+
+    async def settle_outcome(
+        self, chat_id: str, outcomes: Sequence[str], *, counsellor: str
+    ) -> SettleStatus:
+        """Count the late outcome of ``chat_id`` as ``counsellor`` gives it (none:
+        ``outcome:unspecified``), once. "not_found": nothing waits for it (never did, already
+        settled, expired); "not_your_chat": another counsellor held it. Raises RedisError."""
+        increments = stats.increments_for_outcomes(outcomes, self.vocabulary)
+        settled = await self.late_outcomes.settle(chat_id, increments, counsellor=counsellor)
+        if settled.day is not None:
+            self.touched_days.add(settled.day)
+        return settled.status
+
+    async def settle_overdue_outcomes(self, now_ms: int | None = None) -> int:
+        """Count every late outcome whose grace period is over as ``outcome:unspecified``
+        (each once, whichever instance gets there first); returns how many this call
+        counted. Raises RedisError."""
+        now = self.clock_ms() if now_ms is None else now_ms
+        unspecified = stats.increments_for_outcomes((), self.vocabulary)
+        counted = 0
+        while chat_ids := await self.late_outcomes.overdue(now):
+            for chat_id in chat_ids:
+                settled = await self.late_outcomes.settle(chat_id, unspecified)
+                if settled.day is not None:
+                    self.touched_days.add(settled.day)
+                    counted += 1
+        return counted
 
     async def record_callback(
         self, status: stats.CallbackStatus, *, now_ms: int | None = None
@@ -185,12 +235,19 @@ class StatsStore:
             return False
         return await self._redis.getdel(self.keys.feedback_token(_token_hash(token))) is not None
 
-    async def _add(self, day: date, increments: Mapping[str, int]) -> None:
+    async def _add(
+        self,
+        day: date,
+        increments: Mapping[str, int],
+        late: tuple[LateOutcome, int] | None = None,
+    ) -> None:
         key = self.keys.day(day)
         async with self._redis.pipeline(transaction=True) as pipe:
             for name, count in increments.items():
                 pipe.hincrby(key, name, count)
             pipe.expire(key, STATS_DAY_TTL_S)
+            if late is not None:
+                self.late_outcomes.hold(pipe, late[0], day, ended_ms=late[1])
             pipe.publish(self.keys.supervisor_channel, STATS_NUDGE)
             await pipe.execute()
         self.touched_days.add(day)

@@ -2,6 +2,10 @@
 
 The console never receives a visitor's token, address or user agent: only the chat id (a
 random handle) and the per-chat alias.
+
+A chat that ends other than by the counsellor's ``end`` reaches the console as ``chat_ended``
+with ``outcome_pending: true``; the counsellor then sends the outcome codes in an ``outcome``
+frame (:meth:`ConsoleSession.save_outcome`, plugged in by the statistics wiring).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
@@ -18,6 +23,7 @@ from ..domain import protocol as p
 from ..domain.models import ChatEvent, EndReason, Presence, Sender, StaffAccount
 from ..domain.outcomes import UnknownOutcomeError, validate_outcomes
 from ..domain.queue import queue_score
+from ..domain.stats import outcome_waits_for_counsellor
 from ..services import Services
 from ..store.chats import QueueSnapshot
 from ..store.sessions import StaffSession, hash_session_id
@@ -25,10 +31,17 @@ from .chat_end import after_chat_end
 from .feed import ChatFeed
 from .peer import Peer
 
+if TYPE_CHECKING:
+    from ..store.stats import StatsStore
+
 log = logging.getLogger(__name__)
 
 SESSION_CHECK_S = 20.0
 QUEUE_SHOWN = 20
+# The console hears of a chat's end (pub/sub) before the end hook has made its outcome wait
+# (one more round trip): an `outcome` sent at once waits up to this long for it.
+OUTCOME_HOLD_WAIT_S: Final = 2.0
+OUTCOME_HOLD_POLL_S: Final = 0.05
 
 
 def queue_frame(snapshot: QueueSnapshot, now_ms: int) -> str:
@@ -47,7 +60,11 @@ def queue_frame(snapshot: QueueSnapshot, now_ms: int) -> str:
     return p.encode("queue", waiting=snapshot.waiting, chats=shown)
 
 
-def render_for_console(chat_id: str, event: ChatEvent) -> str | None:
+def render_for_console(chat_id: str, event: ChatEvent, follower: str = "") -> str | None:
+    """The console frame for one chat event, or None for events the console does not show.
+
+    ``follower`` is the console's user; a console follows only the chats it holds, so an
+    ended one was answered and held by them (``outcome_pending`` follows from that)."""
     if event.kind == "msg":
         own = {}
         if event.sender is Sender.COUNSELLOR and "cid" in event.extra:
@@ -67,7 +84,10 @@ def render_for_console(chat_id: str, event: ChatEvent) -> str | None:
         return p.encode("chat_transferred", chat_id=chat_id, seq=event.seq, reason=event.text,
                         state=event.extra.get("state", ""))  # fmt: skip
     if event.kind == "ended":
-        return p.encode("chat_ended", chat_id=chat_id, by=event.sender.value, reason=event.text)
+        pending = outcome_waits_for_counsellor(answered=True, reason=event.text,
+                                               counsellor=follower)  # fmt: skip
+        return p.encode("chat_ended", chat_id=chat_id, by=event.sender.value, reason=event.text,
+                        outcome_pending=pending)  # fmt: skip
     if event.kind == "typing" and event.sender is Sender.VISITOR:
         return p.encode("typing", chat_id=chat_id, active=event.extra.get("active") == "True")
     if event.kind == "visitor_presence":
@@ -91,6 +111,7 @@ class ConsoleSession:
         self.session = session
         self.peer = Peer(ws)
         self.feeds: dict[str, ChatFeed] = {}
+        self.ended_at: dict[str, float] = {}  # chat id -> loop time its end was seen here
         self._ticker: asyncio.Task[None] | None = None
 
     @property
@@ -222,11 +243,18 @@ class ConsoleSession:
             peer=self.peer,
             store=s.chats,
             hub=s.hub,
-            render=render_for_console,
-            on_end=lambda: self._forget_soon(chat_id),
+            render=lambda chat_id, event: render_for_console(chat_id, event, self.username),
+            on_end=lambda: self._ended(chat_id),
         )
         self.feeds[chat_id] = feed
         await feed.start(replay=True)
+
+    def _ended(self, chat_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        self.ended_at = {c: t for c, t in self.ended_at.items()
+                         if loop.time() - t < OUTCOME_HOLD_WAIT_S}  # fmt: skip
+        self.ended_at[chat_id] = loop.time()
+        self._forget_soon(chat_id)
 
     def _forget_soon(self, chat_id: str) -> None:
         feed = self.feeds.pop(chat_id, None)
@@ -325,6 +353,34 @@ class ConsoleSession:
             ended = await s.chats.end(message.chat_id, by=Sender.COUNSELLOR, reason=reason,
                                       now_ms=now, counsellor=self.username)  # fmt: skip
             await after_chat_end(s, ended, now, reason, outcome)
+        elif isinstance(message, p.SaveOutcome):  # only without the statistics wiring
+            raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "outcomes are not counted here")
+
+    async def save_outcome(self, message: p.SaveOutcome, stats: StatsStore) -> None:
+        """Count the late outcome of a chat this counsellor held; answers ``outcome_saved``.
+        Raises ProtocolError: invalid_field for unknown codes, chat_not_found when no outcome
+        waits (never did, already saved, grace period over), not_your_chat for another's."""
+        try:
+            codes = validate_outcomes(message.outcome)
+        except UnknownOutcomeError as error:
+            raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, str(error)) from None
+        loop = asyncio.get_running_loop()
+        while True:
+            status = await stats.settle_outcome(message.chat_id, codes, counsellor=self.username)
+            seen_at = self.ended_at.get(message.chat_id)
+            if status != "not_found" or seen_at is None:
+                break
+            if loop.time() - seen_at >= OUTCOME_HOLD_WAIT_S:
+                break
+            await asyncio.sleep(OUTCOME_HOLD_POLL_S)  # the end hook has not held it yet
+        if status == "not_your_chat":
+            raise p.ProtocolError(p.ErrorCode.NOT_YOUR_CHAT, "this chat was not yours")
+        if status == "not_found":
+            raise p.ProtocolError(
+                p.ErrorCode.CHAT_NOT_FOUND, "no outcome is waiting for this chat (saved or expired)"
+            )
+        self.ended_at.pop(message.chat_id, None)
+        self.peer.send(p.encode("outcome_saved", chat_id=message.chat_id))
 
     async def _transfer(self, message: p.TransferChat, now: int) -> None:
         """Hand a chat on, with its conversation, to a colleague or back to the queue."""

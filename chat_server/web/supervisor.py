@@ -13,13 +13,14 @@ from collections.abc import AsyncIterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
 from ..domain.outcomes import OUTCOMES
-from ..domain.protocol import CloseCode, encode
+from ..domain.protocol import CloseCode, encode, parse_save_outcome
+from ..domain.stats import outcome_waits_for_counsellor
 from ..domain.stats_export import (
     DateRange,
     StatsRangeError,
@@ -32,6 +33,7 @@ from ..domain.stats_export import (
 from ..services import Services
 from ..stats_archive import StatsArchive, StatsRollup, read_range
 from ..store.chats import EndedChat
+from ..store.outcomes import LateOutcome
 from ..store.sessions import StaffSession, hash_session_id
 from ..store.stats import StatsStore
 from ..supervisor_config import SupervisorConfig
@@ -49,6 +51,9 @@ from .supervision import (
     json_error,
     require_supervisor,
 )
+
+if TYPE_CHECKING:
+    from .console_session import ConsoleSession
 
 SUPERVISOR_DIR = Path(str(resources.files("chat_server") / "supervisor"))
 HEARTBEAT_S: Final = 20.0
@@ -191,7 +196,8 @@ def add_supervisor_routes(
     callback_counts: CallbackCounts | None = None,
 ) -> Supervision:
     """Add the supervisor view, the statistics, the survey endpoint and the metrics server to
-    an app made by ``create_app``, and count every chat end (a ``services.end_hooks`` hook)."""
+    an app made by ``create_app``, count every chat end (a ``services.end_hooks`` hook) and
+    take the consoles' late outcomes (the ``outcome`` console frame)."""
     services = app[SERVICES]
     config = config or SupervisorConfig()
     metrics = metrics or ServiceMetrics()
@@ -217,14 +223,22 @@ def add_supervisor_routes(
     async def count_chat_end(
         ended: EndedChat, now_ms: int, reason: str, outcomes: tuple[str, ...]
     ) -> None:
+        # Not ended by its counsellor: the outcome is theirs to give later (an `outcome` frame).
+        late = outcome_waits_for_counsellor(
+            answered=ended.answered_ms > 0, reason=reason, counsellor=ended.counsellor
+        )
         await store.record_chat_end(
             enqueued_ms=ended.enqueued_ms, answered_ms=ended.answered_ms, ended_ms=now_ms,
             topic=ended.topic, language=ended.language, urgent=ended.urgent, reason=reason,
-            outcomes=outcomes,
+            outcomes=LateOutcome(ended.chat_id, ended.counsellor) if late else outcomes,
         )  # fmt: skip
         metrics.chats_ended.labels(answered="yes" if ended.answered_ms else "no").inc()
 
+    async def save_late_outcome(console: ConsoleSession, frame: dict[str, Any]) -> None:
+        await console.save_outcome(parse_save_outcome(frame), store)
+
     services.end_hooks.append(count_chat_end)
+    services.console_handlers["outcome"] = save_late_outcome
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_routes(
         [

@@ -246,3 +246,38 @@ async def test_console_meets_wcag_and_suggests_a_break(
             "() => document.getElementById('presence').value === 'available'"
         )
         assert await anna.locator("#break-card").is_hidden()
+
+
+async def test_visitor_ends_and_the_counsellor_saves_the_outcome_afterwards(
+    browser: Browser, duty_server: RunningServer, contexts: list[BrowserContext]
+) -> None:
+    """When the visitor ends the chat, the pane stays with the outcome picker (no WCAG 2.1 AA
+    violations); "Spara utfall" sends the codes, shows "Utfall sparat" and the tab can close."""
+    anna = await new_page(browser, contexts)
+    anna_sent = await sign_in(anna, duty_server, "anna")
+    visitor = await new_page(browser, contexts)
+    await visitor_writes(visitor, duty_server, "Jag måste gå nu")
+    await take_one(anna)
+    chat = anna.locator("article.chat", has_text="Jag måste gå nu")
+    await chat.get_by_label(re.compile("Meddelande")).focus()
+
+    await visitor.get_by_role("button", name="Avsluta chatten").click()
+    await chat.get_by_text("Besökaren avslutade chatten").wait_for()
+    save = chat.get_by_role("button", name="Spara utfall (save outcome)")
+    await save.wait_for()
+    assert await chat.get_by_role("button", name=re.compile("Stäng")).is_hidden()
+    assert await anna.evaluate("() => document.activeElement.matches('article.chat')")
+    violations = await axe_violations(anna)
+    assert violations == [], format_violations(violations)
+
+    await chat.get_by_role("checkbox", name=re.compile("Säkerhetsplanering")).check()
+    await chat.get_by_role("checkbox", name=re.compile("Skyddat boende")).check()
+    await save.click()
+    await chat.get_by_role("status").filter(has_text="Utfall sparat (outcome saved)").wait_for()
+    saved = [f for f in anna_sent if f.get("type") == "outcome"]
+    assert len(saved) == 1
+    assert sorted(saved[0]["outcome"]) == ["referral_shelter", "safety_planning"]
+    assert await chat.get_by_role("checkbox", name=re.compile("Skyddat boende")).is_disabled()
+
+    await chat.get_by_role("button", name=re.compile("Stäng")).click()
+    await chat.wait_for(state="detached")

@@ -19,6 +19,7 @@ from chat_server.domain.protocol import (
     ErrorCode,
     ProtocolError,
     ResumeChat,
+    SaveOutcome,
     SendText,
     SetPresence,
     StartChat,
@@ -27,6 +28,7 @@ from chat_server.domain.protocol import (
     encode,
     error_frame,
     parse_counsellor_message,
+    parse_save_outcome,
     parse_visitor_message,
 )
 
@@ -268,6 +270,35 @@ def test_counsellor_end_outcome_must_be_a_list_of_strings(outcome: object) -> No
     """An outcome that is not a list of strings is invalid_field."""
     raw = frame(type="end", chat_id="c", outcome=outcome)
     assert counsellor_error(raw) == ErrorCode.INVALID_FIELD
+
+
+def test_counsellor_late_outcome_frame() -> None:
+    """An `outcome` frame names the chat and carries its codes (cut like `end`'s); [] is valid."""
+    long_code = "r" * 100
+    raw = frame(type="outcome", chat_id="c1", outcome=["support_talk", long_code])
+    assert parse_counsellor_message(raw) == SaveOutcome("c1", ("support_talk", "r" * 32))
+    assert parse_counsellor_message(frame(type="outcome", chat_id="c1", outcome=[])) == (
+        SaveOutcome("c1", ())
+    )
+    assert parse_save_outcome({"type": "outcome", "chat_id": "c", "outcome": ["a"]}) == (
+        SaveOutcome("c", ("a",))
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"outcome": []}, ErrorCode.MISSING_FIELD),
+        ({"chat_id": "c"}, ErrorCode.MISSING_FIELD),
+        ({"chat_id": "c", "outcome": "support_talk"}, ErrorCode.INVALID_FIELD),
+        ({"chat_id": "c", "outcome": [1]}, ErrorCode.INVALID_FIELD),
+        ({"chat_id": "c", "outcome": None}, ErrorCode.INVALID_FIELD),
+        ({"chat_id": 7, "outcome": []}, ErrorCode.INVALID_FIELD),
+    ],
+)
+def test_counsellor_late_outcome_needs_chat_and_a_list(fields: dict[str, Any], code: str) -> None:
+    """Without chat_id or outcome the frame is missing_field; a non-list is invalid_field."""
+    assert counsellor_error(frame(type="outcome", **fields)) == code
 
 
 def test_counsellor_text_limits() -> None:

@@ -28,8 +28,10 @@ from chat_server.domain.stats import (
     increments_for_callback,
     increments_for_chat_ended,
     increments_for_feedback,
+    increments_for_outcomes,
     live_summary,
     median_wait_s,
+    outcome_waits_for_counsellor,
     percentile_from_histogram,
     service_level,
 )
@@ -242,6 +244,55 @@ def test_contradictory_chat_facts_are_refused() -> None:
         answered(5, hour=24)
     with pytest.raises(TypeError, match="not one string"):
         answered(5, outcomes="support_talk")
+
+
+def test_a_pending_outcome_counts_everything_but_the_outcome() -> None:
+    """outcomes=None counts the chat as usual minus its outcome fields; the outcome fields
+    given later make exactly the counts of a chat ended with them."""
+    pending = answered(45, handle_s=900, outcomes=None, end_reason="visitor_ended")
+    assert not any(field.startswith("outcome:") for field in pending)
+    assert pending["chats_answered"] == 1 and pending["end_reason:visitor_ended"] == 1
+    for later in (("referral_shelter", "support_talk"), ()):
+        at_once = answered(45, handle_s=900, outcomes=later, end_reason="visitor_ended")
+        assert {**pending, **increments_for_outcomes(later)} == at_once
+    unanswered = answered(5, answered=False, outcomes=None)
+    assert unanswered == answered(5, answered=False, outcomes=())
+
+
+def test_outcome_increments_count_each_code_once() -> None:
+    """Each distinct code once, unknown codes as other, none as unspecified, never a string."""
+    assert increments_for_outcomes(["referral_police", "support_talk", "referral_police"]) == {
+        "outcome:referral_police": 1, "outcome:support_talk": 1,
+    }  # fmt: skip
+    assert increments_for_outcomes([]) == {"outcome:unspecified": 1}
+    assert increments_for_outcomes([" "]) == {"outcome:unspecified": 1}
+    assert increments_for_outcomes(["Ring polisen"]) == {"outcome:other": 1}
+    custom = Vocabulary(outcomes=("elder_referral",))
+    assert increments_for_outcomes(["elder_referral"], custom) == {"outcome:elder_referral": 1}
+    with pytest.raises(TypeError, match="not one string"):
+        increments_for_outcomes("support_talk")
+
+
+@pytest.mark.parametrize(
+    ("answered_", "reason", "counsellor", "waits"),
+    [
+        (True, "visitor_ended", "anna", True),
+        (True, "quick_exit", "anna", True),
+        (True, "expired", "anna", True),
+        (True, "counsellor_ended", "anna", False),
+        (False, "visitor_ended", "", False),
+        (False, "expired", "anna", False),
+        (True, "visitor_ended", "", False),
+    ],
+)  # fmt: skip
+def test_only_chats_not_ended_by_their_counsellor_wait_for_an_outcome(
+    answered_: bool, reason: str, counsellor: str, waits: bool
+) -> None:
+    """An answered, held chat waits unless its counsellor's own end gave the outcome."""
+    assert (
+        outcome_waits_for_counsellor(answered=answered_, reason=reason, counsellor=counsellor)
+        is waits
+    )
 
 
 def test_callback_events_count_one_each() -> None:
