@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import signal
 from collections.abc import AsyncIterator
@@ -199,6 +200,7 @@ async def serve(host: str, port: int, redis_url: str) -> None:
     runner = web.AppRunner(create_relay_app(redis_url), access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
+    gc.freeze()  # as the server does after start-up: like for like
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
