@@ -63,6 +63,23 @@ class Bench:
     def phase(self, name: str) -> None:
         print(f"[{time.monotonic() - self.started:5.0f} s] {name}", flush=True)
 
+    async def idle_memory(
+        self, server: proc.Child, kind: str, points: tuple[int, ...], *, compression: bool = True
+    ) -> dict[str, Any]:
+        """``measure_idle_memory`` on ``server`` with this run's pacing and time budget."""
+        plan = self.plan
+        return await measure_idle_memory(
+            server,
+            kind,
+            self.redis,
+            points,
+            concurrency=plan.connect_concurrency,
+            settle_s=plan.memory_settle_s,
+            max_ramp_s=plan.max_ramp_s,
+            deadline=self.started + plan.run_budget_s,
+            compression=compression,
+        )
+
     def profile_path(self, name: str) -> Path | None:
         return self.profile_dir / f"{name}.txt" if self.profile_dir else None
 
@@ -179,16 +196,7 @@ async def bare_memory_phase(bench: Bench, results: dict[str, Any]) -> None:
     relay.start()
     try:
         await relay.wait_ready()
-        results["memory"]["bare"] = await measure_idle_memory(
-            relay,
-            "bare",
-            bench.redis,
-            plan.bare_memory_points,
-            concurrency=plan.connect_concurrency,
-            settle_s=plan.memory_settle_s,
-            max_ramp_s=plan.max_ramp_s,
-            deadline=bench.started + plan.run_budget_s,
-        )
+        results["memory"]["bare"] = await bench.idle_memory(relay, "bare", plan.bare_memory_points)
     finally:
         relay.kill()
 
@@ -199,15 +207,8 @@ async def nexus_capacity_phases(bench: Bench, results: dict[str, Any], staff: Pa
     (server,) = await bench.fresh_servers(1, staff)
     try:
         with profiled(server.pid, bench.profile_path("nexus-idle-connections")):
-            results["memory"]["nexus"] = await measure_idle_memory(
-                server,
-                "nexus",
-                bench.redis,
-                plan.memory_points,
-                concurrency=plan.connect_concurrency,
-                settle_s=plan.memory_settle_s,
-                max_ramp_s=plan.max_ramp_s,
-                deadline=bench.started + plan.run_budget_s,
+            results["memory"]["nexus"] = await bench.idle_memory(
+                server, "nexus", plan.memory_points
             )
     finally:
         server.kill()
@@ -215,16 +216,8 @@ async def nexus_capacity_phases(bench: Bench, results: dict[str, Any], staff: Pa
         bench.phase("nexus: idle connections without permessage-deflate")
         (server,) = await bench.fresh_servers(1, staff)
         try:
-            results["memory"]["nexus_uncompressed"] = await measure_idle_memory(
-                server,
-                "nexus",
-                bench.redis,
-                plan.uncompressed_memory_points,
-                concurrency=plan.connect_concurrency,
-                settle_s=plan.memory_settle_s,
-                max_ramp_s=plan.max_ramp_s,
-                deadline=bench.started + plan.run_budget_s,
-                compression=False,
+            results["memory"]["nexus_uncompressed"] = await bench.idle_memory(
+                server, "nexus", plan.uncompressed_memory_points, compression=False
             )
         finally:
             server.kill()

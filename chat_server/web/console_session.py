@@ -169,12 +169,7 @@ class ConsoleSession:
             if not any(c.username == self.username for c in s.consoles):
                 with contextlib.suppress(RedisError):
                     await s.presence.set(self.username, Presence.OFFLINE, s.clock_ms())
-            if not self.peer.close_after:
-                self.peer.close_soon(p.CloseCode.NORMAL, "bye")
-            try:
-                await asyncio.wait_for(self.peer.drain(), timeout=2)
-            except TimeoutError:
-                await self.peer.aclose()
+            await self.peer.finish()
 
     async def _hello(self) -> None:
         s = self.services

@@ -13,9 +13,12 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
+from ..domain.protocol import CloseCode
+
 log = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 2000
+FINISH_TIMEOUT_S = 2.0  # a client that does not read its last frames is cut off after this
 Deferred = Callable[[], Awaitable[Iterable[str]]]
 
 
@@ -64,6 +67,16 @@ class Peer:
         if not self.ws.closed:
             with contextlib.suppress(Exception):
                 await self.ws.close(code=code, message=reason.encode())
+
+    async def finish(self, timeout_s: float = FINISH_TIMEOUT_S) -> None:
+        """End the connection: a normal close after everything queued has been written
+        (unless a close is queued already), cut off if that takes over ``timeout_s``."""
+        if not self.close_after:
+            self.close_soon(CloseCode.NORMAL, "bye")
+        try:
+            await asyncio.wait_for(self.drain(), timeout=timeout_s)
+        except TimeoutError:
+            await self.aclose()
 
     async def drain(self) -> None:
         """Wait until the writer has finished (after ``close_soon``)."""

@@ -122,12 +122,7 @@ async def supervisor_socket(request: web.Request) -> web.StreamResponse:
         checker.cancel()
         monitor.detach(peer)
         await services.hub.unsubscribe(channel, on_staff_nudge)
-        if not peer.close_after:
-            peer.close_soon(CloseCode.NORMAL, "bye")
-        try:
-            await asyncio.wait_for(peer.drain(), timeout=2)
-        except TimeoutError:
-            await peer.aclose()
+        await peer.finish()
     return ws
 
 

@@ -7,7 +7,6 @@ logged. Every bad frame gets an ``error`` frame and the connection stays usable,
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 
@@ -305,12 +304,7 @@ class VisitorSession:
             del s.visitors[self.chat_id]
             if not (self.feed and self.feed.ended):
                 await self._mark_gone()
-        if not self.peer.close_after:
-            self.peer.close_soon(p.CloseCode.NORMAL, "bye")
-        try:
-            await asyncio.wait_for(self.peer.drain(), timeout=2)
-        except TimeoutError:
-            await self.peer.aclose()
+        await self.peer.finish()
 
     async def _mark_gone(self) -> None:
         """The visitor's connection is gone: a waiting chat lapses soon unless they resume;
