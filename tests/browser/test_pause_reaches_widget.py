@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.test_widget_support import WidgetEnv, env, evaluate, open_panel
+from tests.browser.test_widget_support import WidgetEnv, evaluate, open_panel
 from tests.support.browser import sign_in_to_console
 from tests.support.servers import open_visitor
 
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["env"]  # the fixture used by the test below
 
 SV = json.loads((Path(__file__).resolve().parents[2] / "widget/i18n/sv.json").read_text())
 SUPERVISOR = "sara"  # role supervisor in tests/conftest.py STAFF

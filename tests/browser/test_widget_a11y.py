@@ -18,7 +18,6 @@ import pytest
 
 from tests.browser.test_widget_support import (
     WidgetEnv,
-    env,
     evaluate,
     json_reply,
     open_panel,
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, Route, ViewportSize
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["env"]  # the fixture used by the tests below
 
 AXE_TIMEOUT_S = 60.0  # a stalled renderer fails the test instead of hanging it
 NARROW_VIEWPORT: ViewportSize = {"width": 320, "height": 640}

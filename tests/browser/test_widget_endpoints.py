@@ -21,7 +21,6 @@ import pytest
 
 from tests.browser.test_widget_support import (
     WidgetEnv,
-    env,
     evaluate,
     json_reply,
     open_panel,
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, Route
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["env"]  # the fixture used by the tests below
 
 WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

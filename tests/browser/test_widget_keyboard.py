@@ -11,7 +11,6 @@ import pytest
 
 from tests.browser.test_widget_support import (
     WidgetEnv,
-    env,
     evaluate,
     open_panel,
     take_next,
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["env"]  # the fixture used by the tests below
 
 MAX_TABS = 25
 OPEN_SAMPLES = 5

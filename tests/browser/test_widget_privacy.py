@@ -12,7 +12,6 @@ from tests.browser.test_widget_support import (
     CSP_PROBE_JS,
     HOST_TITLE,
     WidgetEnv,
-    env,
     evaluate,
     open_panel,
     take_next,
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["env"]  # the fixture used by the tests below
 
 STORED_JS = "() => JSON.parse(sessionStorage.getItem('nexus-chat') || 'null')"
 

@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.test_widget_support import WidgetEnv, env, open_panel
+from tests.browser.test_widget_support import WidgetEnv, open_panel
 from tests.support.servers import open_console, start_visitor
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["env"]  # the fixture used by the tests below
 
 
 async def test_urgent_chat_jumps_the_queue_and_positions_update(

@@ -12,7 +12,6 @@ from tests.browser.test_widget_support import (
     NEUTRAL_BODY,
     NEUTRAL_TITLE,
     WidgetEnv,
-    env,
     evaluate,
     open_panel,
     take_next,
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, Route
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["env"]  # the fixture used by the tests below
 
 DEFAULT_EXIT_SITE = "https://www.smhi.se/"
 

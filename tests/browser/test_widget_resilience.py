@@ -11,7 +11,6 @@ import pytest
 
 from tests.browser.test_widget_support import (
     WidgetEnv,
-    env,
     evaluate,
     host_site,
     open_panel,
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-__all__ = ["env"]  # the fixture used by the tests below
 
 INPUT_VALUE_JS = (
     "() => document.querySelector('nexus-chat').shadowRoot.getElementById('nc-input').value"
