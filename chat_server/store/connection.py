@@ -24,6 +24,7 @@ from redis.maint_notifications import MaintNotificationsConfig
 from redis.typing import EncodableT, KeyT
 
 from ..redis_settings import RedisConfig, ReplicaWait
+from .deadlines import with_deadlines
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ def connect(url: str, config: RedisConfig | None = None) -> Redis:
         pool = GatedConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S, **_client_options()
         )
+        pool.connection_class = with_deadlines(pool.connection_class)
         return Redis.from_pool(pool)  # the client owns the pool and closes it
     return _connect_through_sentinel(url, config)
 
@@ -177,6 +179,8 @@ def _connect_through_sentinel(url: str, config: RedisConfig) -> Redis:
     client: Redis = sentinel.master_for(
         config.sentinel_master, redis_class=SentinelBackedRedis, **options
     )
+    pool = client.connection_pool
+    pool.connection_class = with_deadlines(pool.connection_class)
     return client
 
 
