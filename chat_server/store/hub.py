@@ -7,6 +7,12 @@ packets (its own PINGs on the pub/sub connection go unanswered). It then reports
 ``connected = False``, reconnects with capped backoff, subscribes every channel anew, waits until
 Redis has confirmed the subscriptions and only then calls the resync hooks, so nothing published
 after a resync can be missed. The hub never gives up and never spins.
+
+Every chat message passes through here, so the read loop is lean: it reads the connection
+directly, without a timer per read and without redis-py's per-read retry and health-check
+wrappers (which would also reconnect and resubscribe silently, losing what was published
+meanwhile). A prober task beside it sends the PINGs and, when one goes unanswered, cuts the
+connection, which ends the blocked read.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +38,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[[str, str], None]
 """Called with (channel, data) on the event loop; must not block."""
 
-READ_POLL_S = 0.25  # one read waits at most this long, so deadlines are checked often enough
+PROBE_TICK_S = 0.25  # the prober checks the probe's deadline this often
 PROBE_INTERVAL_S = 1.0  # the hub PINGs Redis over the pub/sub connection this often
 PROBE_TIMEOUT_S = 1.0  # an answer later than this means the connection is dead
 CONFIRM_TIMEOUT_S = 1.0  # longest wait for Redis to confirm a subscription
@@ -61,6 +68,7 @@ class Hub:
         self._last_probe_at = 0.0
         self._failures = 0
         self._renewed = False
+        self._cut_because: str | None = None
         self._stopping = False
         self.connected = False
         self.on_health_change: Callable[[bool], None] | None = None
@@ -85,7 +93,7 @@ class Hub:
             # Redis client; the flag ends the reader's loops then, and the cancel is repeated.
             while not self._task.done():
                 self._task.cancel()
-                await asyncio.wait({self._task}, timeout=READ_POLL_S)
+                await asyncio.wait({self._task}, timeout=PROBE_TICK_S)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._close_pubsub()
@@ -129,7 +137,9 @@ class Hub:
     async def _open(self) -> None:
         """A fresh pub/sub connection with every channel subscribed and confirmed."""
         await self._close_pubsub()
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        # Our own push handler: redis-py's default one formats every message (text included)
+        # for a debug log line, which costs time and would leak chat text at DEBUG level.
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True, push_handler_func=_as_is)
         self._pubsub = pubsub
         self._renewed = False
         self._probe_sent_at = None
@@ -213,22 +223,68 @@ class Hub:
 
     async def _pump(self) -> None:
         """Read until the connection fails; raises a redis error when it does."""
+        pubsub = self._pubsub
+        connection = _connection_of(pubsub) if pubsub is not None else None
+        if pubsub is None or connection is None:
+            raise RedisConnectionError("no pub/sub connection")
+        self._cut_because = None
+        prober = asyncio.create_task(self._probe(connection), name="hub-prober")
+        try:
+            while not self._stopping:
+                response = await connection.read_response(
+                    timeout=math.inf, disconnect_on_error=False, push_request=True
+                )
+                if self._renewed:
+                    raise RedisConnectionError("the pub/sub connection was re-established")
+                if type(response) is list and len(response) == 3 and response[0] == "message":
+                    self._dispatch(str(response[1]), str(response[2]))  # the common case
+                elif message := await _as_message(pubsub, response):
+                    self._handle(message)
+        except _LOST:
+            if self._cut_because:
+                raise RedisTimeoutError(self._cut_because) from None
+            raise
+        finally:
+            prober.cancel()
+
+    async def _probe(self, connection: AbstractConnection) -> None:
+        """Beside ``_pump``: a PING every PROBE_INTERVAL_S; when one is not answered within
+        PROBE_TIMEOUT_S, or redis-py quietly replaced the connection, cut it."""
+        try:
+            await self._probe_until_cut(connection)
+        except Exception:
+            log.exception("the pub/sub prober failed; starting over")
+            self._cut(connection, "the prober failed")
+
+    async def _probe_until_cut(self, connection: AbstractConnection) -> None:
         loop = asyncio.get_running_loop()
-        while not self._stopping:
-            pubsub = self._pubsub
-            if pubsub is None:
-                raise RedisConnectionError("no pub/sub connection")
+        self._probe_sent_at = None
+        self._last_probe_at = loop.time()
+        while True:
+            await asyncio.sleep(PROBE_TICK_S)
             now = loop.time()
-            if self._probe_sent_at is not None and now - self._probe_sent_at > PROBE_TIMEOUT_S:
-                raise RedisTimeoutError("no answer to the pub/sub probe")
-            if self._probe_sent_at is None and now - self._last_probe_at >= PROBE_INTERVAL_S:
-                self._probe_sent_at = self._last_probe_at = now
-                await pubsub.ping(PROBE_PING_DATA)
-            message = await _next_message(pubsub, READ_POLL_S)
             if self._renewed:
-                raise RedisConnectionError("the pub/sub connection was re-established")
-            if message:
-                self._handle(message)
+                self._cut(connection, "the pub/sub connection was re-established")
+                return
+            if self._probe_sent_at is not None:
+                if now - self._probe_sent_at > PROBE_TIMEOUT_S:
+                    self._cut(connection, "no answer to the pub/sub probe")
+                    return
+            elif now - self._last_probe_at >= PROBE_INTERVAL_S:
+                self._probe_sent_at = self._last_probe_at = now
+                try:
+                    await connection.send_command("PING", PROBE_PING_DATA, check_health=False)
+                except _LOST:
+                    self._cut(connection, "the pub/sub probe could not be sent")
+                    return
+
+    def _cut(self, connection: AbstractConnection, why: str) -> None:
+        """End the reader's blocked read: abort the socket (redis-py keeps the stream
+        writer private; its transport is the socket)."""
+        self._cut_because = why
+        writer = connection._writer
+        if writer is not None:
+            writer.transport.abort()
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -286,18 +342,28 @@ class Hub:
 
 
 async def _next_message(pubsub: PubSub, timeout_s: float) -> dict[str, Any] | None:
-    """The next pub/sub message within ``timeout_s``, or None. Under RESP3 Redis answers a
-    PING on a subscribed connection with just its argument, which redis-py's get_message
-    garbles when responses are decoded; here it becomes {"type": "pong", "data": argument}."""
+    """The next pub/sub message within ``timeout_s``, or None (used while (re)subscribing;
+    the steady state reads in ``Hub._pump``)."""
     response = await pubsub.parse_response(block=False, timeout=timeout_s)
-    if response is None:
-        return None
+    return None if response is None else await _as_message(pubsub, response)
+
+
+async def _as_message(pubsub: PubSub, response: Any) -> dict[str, Any] | None:
+    """A response read on the pub/sub connection as redis-py's message dict (None for what
+    it ignores). Under RESP3 Redis answers a PING on a subscribed connection with just its
+    argument, which redis-py's handle_message garbles when responses are decoded; here it
+    becomes {"type": "pong", "data": argument}."""
     if isinstance(response, bytes | str):
         return {"type": "pong", "data": str_if_bytes(response)}
     message: dict[str, Any] | None = await pubsub.handle_message(  # type: ignore[no-untyped-call]
         response
     )
     return message
+
+
+async def _as_is(response: Any) -> Any:
+    """The pub/sub push handler: hand the response on unchanged."""
+    return response
 
 
 def _connection_of(pubsub: PubSub) -> AbstractConnection | None:

@@ -13,7 +13,7 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from chat_server.store.connection import connect
-from chat_server.store.hub import PROBE_INTERVAL_S, PROBE_TIMEOUT_S, READ_POLL_S, Hub
+from chat_server.store.hub import PROBE_INTERVAL_S, PROBE_TICK_S, PROBE_TIMEOUT_S, Hub
 from tests.support.redis_nodes import INSPECTOR, RedisNode
 
 pytestmark = pytest.mark.slow
@@ -74,7 +74,7 @@ async def test_a_hung_redis_is_noticed_by_the_probe_and_healed(
     assert redis_node.process is not None
     redis_node.process.send_signal(signal.SIGSTOP)
     try:
-        limit = PROBE_INTERVAL_S + PROBE_TIMEOUT_S + 2 * READ_POLL_S + 0.5
+        limit = PROBE_INTERVAL_S + PROBE_TIMEOUT_S + 2 * PROBE_TICK_S + 0.5
         await eventually(lambda: watcher.health == [True, False], limit, "loss report")
     finally:
         redis_node.process.send_signal(signal.SIGCONT)
