@@ -295,10 +295,11 @@ def parse_save_outcome(data: dict[str, Any]) -> SaveOutcome:
 
 
 def parse_counsellor_message(
-    frame: str | bytes, *, max_text_chars: int = MAX_TEXT_CHARS
+    frame: str | bytes | dict[str, Any], *, max_text_chars: int = MAX_TEXT_CHARS
 ) -> CounsellorMessage:
-    """Parse one frame from a counsellor console; raises :class:`ProtocolError`."""
-    data = decode_object(frame)
+    """Parse one frame from a counsellor console (raw, or as ``decode_object`` returned it);
+    raises :class:`ProtocolError`."""
+    data = frame if isinstance(frame, dict) else decode_object(frame)
     kind = data["type"]
     if kind == "presence":
         return SetPresence(presence=_string(data, "presence", limit=16, required=True))

@@ -296,7 +296,7 @@ class ConsoleSession:
         if extra is not None:  # a frame type added by a feature module (notes, back-channel...)
             await extra(self, frame)
             return
-        message = p.parse_counsellor_message(data, max_text_chars=s.settings.max_text_chars)
+        message = p.parse_counsellor_message(frame, max_text_chars=s.settings.max_text_chars)
         now = s.clock_ms()
         if isinstance(message, p.SetPresence):
             try:
