@@ -10,8 +10,9 @@ local ttl = tonumber(ARGV[2])
 if state == 'active' then ttl = tonumber(ARGV[3]) end
 if ARGV[4] ~= '0' then
   redis.call('HSET', KEYS[1], 'gone_ms', ARGV[4])
+  redis.call('HDEL', KEYS[1], 'ttl_at')  -- the next message renews the TTLs (post_event.lua)
 else
-  redis.call('HDEL', KEYS[1], 'gone_ms')
+  redis.call('HDEL', KEYS[1], 'gone_ms', 'ttl_at')
 end
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[2], ttl)
