@@ -165,6 +165,7 @@ def median_step(steps: list[dict[str, Any]]) -> dict[str, Any]:
         {
             "p99_ms": s["both"]["p99_ms"],
             "other_processes_core_share": s["cpu"]["other_processes"]["core_share"],
+            "steal_core_share": s["cpu"]["steal"]["core_share"],
         }
         for s in steps
     ]

@@ -19,7 +19,7 @@ class BenchPlan:
     bot_capacity: int = 60
     fixed_rates_per_s: tuple[int, ...] = (200, 1000)
     fixed_duration_s: float = 3.0
-    fixed_repeats: int = 3  # in alternating order; the median repetition is reported
+    fixed_repeats: int = 5  # in alternating order; the median repetition is reported
     warmup_s: float = 1.0
     search_start_per_s: int = 1000  # the search starts from the highest fixed step
     search_max_per_s: int = 8000

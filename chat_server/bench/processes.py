@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -56,11 +57,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS_PER_S
 
 
-def busy_cpu_seconds() -> float:
-    """CPU time all processes on the machine have used so far (all cores), in seconds."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / CLOCK_TICKS_PER_S
+@dataclass(frozen=True, slots=True)
+class MachineCpu:
+    """CPU seconds the whole machine has used so far (all cores), from ``/proc/stat``."""
+
+    busy: float  # everything but idle and iowait, the three below included
+    interrupts: float  # irq + softirq: mostly the kernel moving our own loopback packets
+    steal: float  # taken by the hypervisor for other virtual machines on the same host
+
+    @classmethod
+    def now(cls) -> MachineCpu:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+        return cls(
+            busy=(user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_S,
+            interrupts=(irq + softirq) / CLOCK_TICKS_PER_S,
+            steal=steal / CLOCK_TICKS_PER_S,
+        )
 
 
 class CpuMeter:
@@ -70,12 +83,12 @@ class CpuMeter:
     def __init__(self, pids: Mapping[str, int]) -> None:
         self.pids = dict(pids)
         self._started: dict[str, float] = {}
-        self._busy_started = 0.0
+        self._machine_started = MachineCpu(0.0, 0.0, 0.0)
         self._wall_started = 0.0
 
     def start(self) -> None:
         self._wall_started = time.monotonic()
-        self._busy_started = busy_cpu_seconds()
+        self._machine_started = MachineCpu.now()
         self._started = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
 
     def stop(self, messages: int) -> dict[str, dict[str, float]]:
@@ -90,8 +103,13 @@ class CpuMeter:
                 "cpu_us_per_message": round(used_s * 1e6 / max(1, messages), 1),
                 "core_share": round(used_s / wall_s, 2),
             }
-        others_s = max(0.0, busy_cpu_seconds() - self._busy_started - ours_s)
+        machine, started = MachineCpu.now(), self._machine_started
+        interrupts_s = machine.interrupts - started.interrupts
+        steal_s = machine.steal - started.steal
+        others_s = max(0.0, machine.busy - started.busy - ours_s - interrupts_s - steal_s)
         out["other_processes"] = {"core_share": round(others_s / wall_s, 2)}
+        out["interrupts"] = {"core_share": round(interrupts_s / wall_s, 2)}
+        out["steal"] = {"core_share": round(steal_s / wall_s, 2)}
         return out
 
 

@@ -186,10 +186,17 @@ def table(results: dict[str, Any]) -> str:
         for step in lat[target]["fixed"]
         for r in step.get("repeats", [])
     ]
+    steal = [
+        r.get("steal_core_share", 0.0)
+        for target in ("nexus", "bare")
+        for step in lat[target]["fixed"]
+        for r in step.get("repeats", [])
+    ]
     if others:
         lines.append(
-            f"  (other processes on the machine used {min(others)}-{max(others)} cores meanwhile;"
-            f" each figure is the median of {len(lat['nexus']['fixed'][0]['repeats'])} repeats)"
+            f"  (other processes on the machine used {min(others)}-{max(others)} cores and the "
+            f"hypervisor took {min(steal)}-{max(steal)} (steal) meanwhile; each figure is the "
+            f"median of {len(lat['nexus']['fixed'][0]['repeats'])} repeats)"
         )
     n, b = lat["nexus"]["search"], lat["bare"]["search"]
     lines += [
