@@ -35,12 +35,15 @@ class EnvReader:
     env: Mapping[str, str]
     error: type[ValueError] = EnvError
 
-    def whole(self, name: str, default: int, *, minimum: int = 0) -> int:
-        """``name`` as a whole number ≥ ``minimum``, or ``default`` when unset.
+    def whole(
+        self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+    ) -> int:
+        """``name`` as a whole number ≥ ``minimum`` (and ≤ ``maximum`` if given), or
+        ``default`` when unset.
 
         Accepts integer text (``60``, ``+60``, ``1_000``) and numbers without a fractional
-        part (``60.0``, ``6e1``). Raises ``error`` for anything else or a value below
-        ``minimum``."""
+        part (``60.0``, ``6e1``). Raises ``error`` for anything else or a value outside the
+        bounds."""
         raw = self._raw(name)
         if raw is None:
             return default
@@ -50,6 +53,8 @@ class EnvReader:
             raise self.error(
                 f"{name} must be a number: a whole number ≥ {minimum}, got {_quoted(raw)}"
             )
+        if maximum is not None and value > maximum:
+            raise self.error(f"{name} must be at most {maximum}, got {value}")
         return value
 
     def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .envparse import EnvReader
+
 DEFAULT_SENTINEL_PORT = 26379
 DEFAULT_WAIT_TIMEOUT_MS = 250
 MAX_WAIT_TIMEOUT_MS = 5000
@@ -67,9 +69,10 @@ class RedisConfig:
         if sentinels and urlsplit(env["REDIS_URL"]).scheme == "unix":
             raise RedisSettingsError("REDIS_SENTINELS cannot be combined with a unix:// REDIS_URL")
         master = env.get("REDIS_SENTINEL_MASTER", "").strip() or "nexus"
-        replicas = _count(env, "REDIS_WAIT_REPLICAS", 0, upper=16)
-        timeout_ms = _count(
-            env, "REDIS_WAIT_TIMEOUT_MS", DEFAULT_WAIT_TIMEOUT_MS, upper=MAX_WAIT_TIMEOUT_MS
+        read = EnvReader(env, RedisSettingsError)
+        replicas = read.whole("REDIS_WAIT_REPLICAS", 0, maximum=16)
+        timeout_ms = read.whole(
+            "REDIS_WAIT_TIMEOUT_MS", DEFAULT_WAIT_TIMEOUT_MS, maximum=MAX_WAIT_TIMEOUT_MS
         )
         if replicas and timeout_ms == 0:
             # WAIT with timeout 0 blocks forever: one lost replica would freeze every chat.
@@ -110,15 +113,3 @@ def _port(text: str, item: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise RedisSettingsError(f"REDIS_SENTINELS: bad port in {item!r}")
     return int(text)
-
-
-def _count(env: Mapping[str, str], name: str, default: int, *, upper: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise RedisSettingsError(f"{name} must be a whole number ≥ 0, got {raw!r}")
-    value = int(raw)
-    if value > upper:
-        raise RedisSettingsError(f"{name} must be at most {upper}, got {value}")
-    return value

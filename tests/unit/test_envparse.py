@@ -47,6 +47,13 @@ def test_whole_numbers_honour_a_minimum() -> None:
         reader(NEXUS_X="0").whole("NEXUS_X", 5, minimum=1)
 
 
+def test_whole_numbers_honour_a_maximum() -> None:
+    """A value above the maximum is refused and the message states that maximum."""
+    assert reader(NEXUS_X="16").whole("NEXUS_X", 0, maximum=16) == 16
+    with pytest.raises(EnvError, match=r"^NEXUS_X must be at most 16, got 17$"):
+        reader(NEXUS_X="17").whole("NEXUS_X", 0, maximum=16)
+
+
 @given(st.integers(min_value=0, max_value=10**30))
 def test_every_non_negative_int_reads_back(number: int) -> None:
     """Any non-negative int written out in decimal reads back unchanged."""
