@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from .domain.outcomes import OUTCOME_GRACE_S
 from .domain.stats import DEFAULT_SERVICE_TARGETS_S, WAIT_BUCKETS_S
 from .envparse import EnvReader
 
 MIN_SAMPLE_INTERVAL_S: Final = 1.0
 MAX_QUEUE_HISTORY_S: Final = 48 * 3600
 MIN_METRICS_TOKEN_CHARS: Final = 24
+MIN_OUTCOME_GRACE_S: Final = 60
+MAX_OUTCOME_GRACE_S: Final = 24 * 3600
 
 
 class SupervisorConfigError(ValueError):
@@ -37,6 +40,7 @@ class SupervisorConfig:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     metrics_token: str = ""
+    outcome_grace_s: int = OUTCOME_GRACE_S
 
     def __post_init__(self) -> None:
         for target in self.service_targets_s:
@@ -57,6 +61,10 @@ class SupervisorConfig:
             raise SupervisorConfigError("NEXUS_STATS_FLUSH_S must be at least 1 second")
         if not 0 <= self.metrics_port <= 65535:
             raise SupervisorConfigError("NEXUS_METRICS_PORT must be a TCP port (0 = off)")
+        if not MIN_OUTCOME_GRACE_S <= self.outcome_grace_s <= MAX_OUTCOME_GRACE_S:
+            raise SupervisorConfigError(
+                "NEXUS_OUTCOME_GRACE_S must lie between 60 seconds and 24 hours"
+            )
         if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN_CHARS:
             raise SupervisorConfigError(
                 f"NEXUS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters"
@@ -77,6 +85,7 @@ class SupervisorConfig:
             metrics_host=env.get("NEXUS_METRICS_HOST", "") or "127.0.0.1",
             metrics_port=read.whole("NEXUS_METRICS_PORT", 0),
             metrics_token=env.get("NEXUS_METRICS_TOKEN", ""),
+            outcome_grace_s=read.whole("NEXUS_OUTCOME_GRACE_S", OUTCOME_GRACE_S),
         )
 
     def resolved_stats_dir(self, data_dir: Path) -> Path:

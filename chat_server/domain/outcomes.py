@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Final
 
 MAX_OUTCOMES: Final = 16
+# How long after a chat ends its counsellor may still save the outcome (then: unspecified);
+# NEXUS_OUTCOME_GRACE_S.
+OUTCOME_GRACE_S: Final = 30 * 60
 MAX_OUTCOME_CODE_CHARS: Final = 32
 
 

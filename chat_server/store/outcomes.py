@@ -25,9 +25,11 @@ from typing import Final, Literal
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from ..domain.outcomes import OUTCOME_GRACE_S
 from .codec import as_str
 
-OUTCOME_GRACE_S: Final = 30 * 60
+__all__ = ["OUTCOME_GRACE_S", "LateOutcome", "LateOutcomes", "SettleStatus"]
+
 # The pending keys outlive the deadline by a day, so a sweep after a long outage still finds
 # them; after that the outcome is lost (never guessed), and the keys are gone anyway.
 LATE_OUTCOME_TTL_MARGIN_S: Final = 86400

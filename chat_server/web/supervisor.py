@@ -198,7 +198,8 @@ def add_supervisor_routes(
     metrics = metrics or ServiceMetrics()
     tz = services.hours.tz if services.hours else LOCAL_TZ
     store = StatsStore(services.redis, services.settings.redis_prefix, tz=tz,
-                       clock_ms=services.clock_ms)  # fmt: skip
+                       clock_ms=services.clock_ms,
+                       outcome_grace_s=config.outcome_grace_s)  # fmt: skip
     archive = StatsArchive(config.resolved_stats_dir(services.settings.data_dir))
     supervision = Supervision(
         config=config,

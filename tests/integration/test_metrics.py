@@ -115,6 +115,8 @@ def test_no_metric_has_a_label_that_could_name_someone() -> None:
         ({"NEXUS_SERVICE_TARGETS_S": "1 min"}, "whole seconds"),
         ({"NEXUS_QUEUE_SAMPLE_S": "0.1"}, "at least 1 second"),
         ({"NEXUS_QUEUE_HISTORY_S": "999999"}, "48 hours"),
+        ({"NEXUS_OUTCOME_GRACE_S": "30"}, "between 60 seconds and 24 hours"),
+        ({"NEXUS_OUTCOME_GRACE_S": "half an hour"}, "NEXUS_OUTCOME_GRACE_S must be a number"),
     ],
 )
 def test_bad_settings_are_refused_with_the_variable_named(env: dict[str, str], words: str) -> None:
@@ -134,13 +136,25 @@ def test_settings_are_read_from_the_environment(tmp_path: Path) -> None:
             "NEXUS_METRICS_HOST": "10.0.0.5",
             "NEXUS_METRICS_PORT": "9464",
             "NEXUS_METRICS_TOKEN": TOKEN,
+            "NEXUS_OUTCOME_GRACE_S": "3600",
         }
     )
     assert config == SupervisorConfig(
         service_targets_s=(30, 120, 300), queue_sample_interval_s=15, queue_history_s=7200,
         stats_flush_interval_s=30, metrics_host="10.0.0.5", metrics_port=9464, metrics_token=TOKEN,
+        outcome_grace_s=3600,
     )  # fmt: skip
     assert config.resolved_stats_dir(tmp_path) == tmp_path / "stats"
     elsewhere = SupervisorConfig.from_env({"NEXUS_STATS_DIR": str(tmp_path / "x")})
     assert elsewhere.resolved_stats_dir(Path("var")) == tmp_path / "x"
     assert SupervisorConfig.from_env({}) == SupervisorConfig() != FAST_CONFIG
+
+
+async def test_the_outcome_grace_period_reaches_the_statistics(
+    redis_url: str, staff_file: Path
+) -> None:
+    """NEXUS_OUTCOME_GRACE_S is what the app's late-outcome store waits for."""
+    config = SupervisorConfig.from_env({"NEXUS_OUTCOME_GRACE_S": "3600"})
+    settings = make_settings(redis_url, staff_file, free_port())
+    async with supervised_server(settings, config) as server:
+        assert server.supervision.stats.late_outcomes.grace_s == 3600
