@@ -251,8 +251,10 @@ export function openChat(info) {
   if (info.transferred_from) {
     line(chat, "system", `Överlämnad av ${info.transferred_from} (handed over to you)`);
   }
-  app.send({ type: "note_get", chat_id: chat.id });
-  app.send({ type: "backchannel_get", chat_id: chat.id });
+  if (!info.ended) {
+    app.send({ type: "note_get", chat_id: chat.id });
+    app.send({ type: "backchannel_get", chat_id: chat.id });
+  }
   app.onChatsChanged();
   return chat;
 }
@@ -289,6 +291,20 @@ function askForOutcome(chat) {
   details.querySelector(".outcome-save").hidden = false;
   chat.node.querySelector(".end").hidden = true; // saving comes first; an error shows it again
   line(chat, "system", "Välj utfall och spara. (Choose the outcome and save it.)");
+}
+
+const clock = (ms) => new Date(ms).toLocaleTimeString("sv-SE", { hour: "2-digit", minute: "2-digit" });
+
+/* After a reload: a chat that ended while no console was open here still waits for its
+   outcome. It comes back as an ended pane with only the outcome picker. */
+function reopenForOutcome(item) {
+  if (chats.has(item.chat_id)) return;
+  openChat({ chat_id: item.chat_id, alias: item.alias, ended: true });
+  const until = clock(item.deadline_ms);
+  closeChat(item.chat_id,
+    `Avslutad ${clock(item.ended_ms)}. Utfallet kan sparas till ${until}. ` +
+    `(Ended; the outcome can be saved until ${until}.)`,
+    { finished: false, outcomePending: true });
 }
 
 function setOutcomeStatus(chat, text) {
@@ -403,6 +419,9 @@ export function receiveChatFrame(frame) {
     }
     case "outcome_saved":
       if (chat) outcomeSaved(chat);
+      return true;
+    case "outcomes_pending":
+      for (const item of frame.chats) reopenForOutcome(item);
       return true;
     case "chat_released":
     case "transferred":

@@ -84,6 +84,7 @@ function onHello(frame) {
   for (const info of frame.chats) openChat(info);
   showLoad();
   send({ type: "wellbeing" });
+  send({ type: "outcomes_pending" }); // chats that ended while this console was away
 }
 
 function onError(frame) {

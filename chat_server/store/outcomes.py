@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -28,7 +28,7 @@ from redis.asyncio.client import Pipeline
 from ..domain.outcomes import OUTCOME_GRACE_S
 from .codec import as_str
 
-__all__ = ["OUTCOME_GRACE_S", "LateOutcome", "LateOutcomes", "SettleStatus"]
+__all__ = ["OUTCOME_GRACE_S", "LateOutcome", "LateOutcomes", "PendingOutcome", "SettleStatus"]
 
 # The pending keys outlive the deadline by a day, so a sweep after a long outage still finds
 # them; after that the outcome is lost (never guessed), and the keys are gone anyway.
@@ -44,6 +44,14 @@ class LateOutcome:
 
     chat_id: str
     counsellor: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOutcome:
+    """An ended chat whose outcome its counsellor may still give, until ``deadline_ms``."""
+
+    chat_id: str
+    deadline_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +125,25 @@ class LateOutcomes:
         if status == "ok":
             return Settled("saved", date.fromisoformat(as_str(reply[1])))
         return Settled("not_your_chat" if status == "not_your_chat" else "not_found")
+
+    async def pending_for(self, counsellor: str, now_ms: int) -> list[PendingOutcome]:
+        """The outcomes ``counsellor`` may still give (deadline not passed), oldest first:
+        what a console shows again after a reload. The waiting set is small (chats that
+        ended within one grace period), so it is read whole. Raises RedisError."""
+        entries: list[Any] = await self._redis.zrangebyscore(
+            self.keys.deadlines, now_ms, "+inf", withscores=True
+        )  # (chat id, deadline) pairs
+        if not entries:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for chat_id, _deadline in entries:
+                pipe.hget(self.keys.chat(as_str(chat_id)), "counsellor")
+            owners = await pipe.execute()
+        return [
+            PendingOutcome(as_str(chat_id), int(deadline))
+            for (chat_id, deadline), owner in zip(entries, owners, strict=True)
+            if owner is not None and as_str(owner) == counsellor
+        ]
 
     async def overdue(self, now_ms: int, limit: int = OVERDUE_BATCH) -> list[str]:
         """Ids of chats whose deadline has passed, oldest first, at most ``limit``."""

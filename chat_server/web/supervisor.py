@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
+from ..domain.models import visitor_alias
 from ..domain.outcomes import OUTCOMES
 from ..domain.protocol import CloseCode, encode, parse_save_outcome
 from ..domain.stats import outcome_waits_for_counsellor
@@ -233,8 +234,21 @@ def add_supervisor_routes(
     async def save_late_outcome(console: ConsoleSession, frame: dict[str, Any]) -> None:
         await console.save_outcome(parse_save_outcome(frame), store)
 
+    async def list_late_outcomes(console: ConsoleSession, _frame: dict[str, Any]) -> None:
+        """The outcomes this counsellor may still give, for a console opened (or reloaded)
+        after the visitor left: without them the pane would be gone and the outcome lost."""
+        grace_ms = int(store.late_outcomes.grace_s * 1000)
+        pending = await store.late_outcomes.pending_for(console.username, services.clock_ms())
+        chats = [
+            {"chat_id": item.chat_id, "alias": visitor_alias(item.chat_id),
+             "ended_ms": item.deadline_ms - grace_ms, "deadline_ms": item.deadline_ms}
+            for item in pending
+        ]  # fmt: skip
+        console.peer.send(encode("outcomes_pending", chats=chats))
+
     services.end_hooks.append(count_chat_end)
     services.console_handlers["outcome"] = save_late_outcome
+    services.console_handlers["outcomes_pending"] = list_late_outcomes
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_routes(
         [

@@ -281,3 +281,36 @@ async def test_visitor_ends_and_the_counsellor_saves_the_outcome_afterwards(
 
     await chat.get_by_role("button", name=re.compile("Stäng")).click()
     await chat.wait_for(state="detached")
+
+
+async def test_an_outcome_still_due_comes_back_after_a_reload(
+    browser: Browser, duty_server: RunningServer, contexts: list[BrowserContext]
+) -> None:
+    """The visitor ends the chat and the counsellor reloads the console before saving: the
+    chat comes back as an ended pane with the outcome picker and its deadline (no WCAG 2.1
+    AA violations), and saving works as before."""
+    bo = await new_page(browser, contexts)
+    bo_sent = await sign_in(bo, duty_server, "bo")
+    visitor = await new_page(browser, contexts)
+    await visitor_writes(visitor, duty_server, "Jag stänger fliken")
+    await take_one(bo)
+    chat = bo.locator("article.chat", has_text="Jag stänger fliken")
+    await visitor.get_by_role("button", name="Avsluta chatten").click()
+    await chat.get_by_text("Besökaren avslutade chatten").wait_for()
+
+    await bo.reload()
+    await bo.locator("#me").filter(has_text=re.compile(r"\w")).wait_for()
+    due = bo.locator("article.chat.ended", has_text="Utfallet kan sparas till")
+    await due.first.wait_for()
+    assert await due.count() == 1
+    assert await due.get_by_text("Jag stänger fliken").count() == 0  # the text is not kept
+    violations = await axe_violations(bo)
+    assert violations == [], format_violations(violations)
+
+    await due.get_by_role("checkbox", name=re.compile("Säkerhetsplanering")).check()
+    await due.get_by_role("button", name="Spara utfall (save outcome)").click()
+    await due.get_by_role("status").filter(has_text="Utfall sparat (outcome saved)").wait_for()
+    saved = [f for f in bo_sent if f.get("type") == "outcome"]
+    assert [f["outcome"] for f in saved] == [["safety_planning"]]
+    await due.get_by_role("button", name=re.compile("Stäng")).click()
+    await due.wait_for(state="detached")

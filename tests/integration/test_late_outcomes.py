@@ -325,3 +325,41 @@ async def test_two_consoles_of_one_counsellor_save_once(
         assert sum(outcomes(raw_redis).values()) == 1
         await here.close()
         await there.close()
+
+
+async def test_a_console_opened_later_lists_its_pending_outcomes(
+    server: ClockedServer, raw_redis: redis.Redis, clock: Clock
+) -> None:
+    """After a reload (a new console connection) Anna asks which outcomes she may still
+    give: her chat is listed with its deadline, Bo's list is empty; once saved, or once the
+    grace period is over, it is listed no more."""
+    anna = await open_console(server, "anna")
+    chat_id = await visitor_ends_a_chat(server, anna)
+    later = await visitor_ends_a_chat(server, anna)
+    await wait_for_pending(raw_redis, chat_id)
+    await wait_for_pending(raw_redis, later)
+    await anna.close()
+
+    reloaded = await open_console(server, "anna")
+    await reloaded.send(type="outcomes_pending")
+    listed = (await reloaded.expect("outcomes_pending"))["chats"]
+    assert [c["chat_id"] for c in listed] == [chat_id, later]
+    first = listed[0]
+    assert first["alias"].startswith("Besökare ")
+    assert first["deadline_ms"] == raw_redis.zscore(PENDING_SET, chat_id)
+    assert first["deadline_ms"] - first["ended_ms"] == GRACE_MS
+
+    bo = await open_console(server, "bo")
+    await bo.send(type="outcomes_pending")
+    assert (await bo.expect("outcomes_pending"))["chats"] == []
+
+    await reloaded.send(type="outcome", chat_id=chat_id, outcome=["information"])
+    await reloaded.expect("outcome_saved", chat_id=chat_id)
+    await reloaded.send(type="outcomes_pending")
+    assert [c["chat_id"] for c in (await reloaded.expect("outcomes_pending"))["chats"]] == [later]
+
+    clock.offset_ms = GRACE_MS + 1_000  # past the deadline, before any sweep settles it
+    await reloaded.send(type="outcomes_pending")
+    assert (await reloaded.expect("outcomes_pending"))["chats"] == []
+    for console in (reloaded, bo):
+        await console.close()
