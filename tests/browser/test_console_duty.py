@@ -25,7 +25,7 @@ from tests.support.console_app import console_server
 from tests.support.servers import RunningServer, free_port, make_settings
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, Page
+    from playwright.async_api import Browser, BrowserContext, Locator, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 TAKE_TIMEOUT_S = 20
@@ -63,6 +63,23 @@ async def visitor_writes(page: Page, server: RunningServer, text: str) -> None:
     await page.get_by_label("Ditt meddelande").fill(text)
     await page.get_by_role("button", name="Skicka").click()
     await page.locator("li.msg.visitor:not(.pending)", has_text=text).wait_for()
+
+
+async def chat_with_a_visitor(
+    browser: Browser,
+    contexts: list[BrowserContext],
+    server: RunningServer,
+    username: str,
+    text: str,
+) -> tuple[Page, list[dict[str, Any]], Page, Locator]:
+    """``username`` signs in and takes the chat of a visitor who wrote ``text``: the console
+    page, the frames it sends, the visitor's page and the chat's pane."""
+    console = await new_page(browser, contexts)
+    sent = await sign_in(console, server, username)
+    visitor = await new_page(browser, contexts)
+    await visitor_writes(visitor, server, text)
+    await take_one(console)
+    return console, sent, visitor, console.locator("article.chat", has_text=text)
 
 
 async def take_one(page: Page) -> None:
@@ -253,12 +270,9 @@ async def test_visitor_ends_and_the_counsellor_saves_the_outcome_afterwards(
 ) -> None:
     """When the visitor ends the chat, the pane stays with the outcome picker (no WCAG 2.1 AA
     violations); "Spara utfall" sends the codes, shows "Utfall sparat" and the tab can close."""
-    anna = await new_page(browser, contexts)
-    anna_sent = await sign_in(anna, duty_server, "anna")
-    visitor = await new_page(browser, contexts)
-    await visitor_writes(visitor, duty_server, "Jag måste gå nu")
-    await take_one(anna)
-    chat = anna.locator("article.chat", has_text="Jag måste gå nu")
+    anna, anna_sent, visitor, chat = await chat_with_a_visitor(
+        browser, contexts, duty_server, "anna", "Jag måste gå nu"
+    )
     await chat.get_by_label(re.compile("Meddelande")).focus()
 
     await visitor.get_by_role("button", name="Avsluta chatten").click()
@@ -289,12 +303,9 @@ async def test_an_outcome_still_due_comes_back_after_a_reload(
     """The visitor ends the chat and the counsellor reloads the console before saving: the
     chat comes back as an ended pane with the outcome picker and its deadline (no WCAG 2.1
     AA violations), and saving works as before."""
-    bo = await new_page(browser, contexts)
-    bo_sent = await sign_in(bo, duty_server, "bo")
-    visitor = await new_page(browser, contexts)
-    await visitor_writes(visitor, duty_server, "Jag stänger fliken")
-    await take_one(bo)
-    chat = bo.locator("article.chat", has_text="Jag stänger fliken")
+    bo, bo_sent, visitor, chat = await chat_with_a_visitor(
+        browser, contexts, duty_server, "bo", "Jag stänger fliken"
+    )
     await visitor.get_by_role("button", name="Avsluta chatten").click()
     await chat.get_by_text("Besökaren avslutade chatten").wait_for()
 
