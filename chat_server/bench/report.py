@@ -180,18 +180,12 @@ def table(results: dict[str, Any]) -> str:
                 f"  {rate:>5} msg/s  {label:<20}  {_pcts(step[d])}   "
                 f"{_pcts(bare[d]) if bare else '-':<26}  {ratio.get(d)}"
             )
-    others = [
-        r["other_processes_core_share"]
-        for target in ("nexus", "bare")
-        for step in lat[target]["fixed"]
+    repeats = [
+        r for target in ("nexus", "bare") for step in lat[target]["fixed"]
         for r in step.get("repeats", [])
-    ]
-    steal = [
-        r.get("steal_core_share", 0.0)
-        for target in ("nexus", "bare")
-        for step in lat[target]["fixed"]
-        for r in step.get("repeats", [])
-    ]
+    ]  # fmt: skip
+    others = [r["other_processes_core_share"] for r in repeats]
+    steal = [r.get("steal_core_share", 0.0) for r in repeats]
     if others:
         lines.append(
             f"  (other processes on the machine used {min(others)}-{max(others)} cores and the "

@@ -33,6 +33,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 SWEEP_INTERVAL_S = 0.25
 
 
+def cut_off(connection: AbstractConnection) -> None:
+    """Abort ``connection``'s socket: a pending read fails at once, and unlike a close
+    nothing still buffered is sent (redis-py keeps the stream writer private; its transport
+    is the socket)."""
+    writer = connection._writer
+    if writer is not None:
+        writer.transport.abort()
+
+
 class _Sweeper:
     """The reads in flight on one event loop and their deadlines; cuts the overdue ones."""
 
@@ -58,9 +67,7 @@ class _Sweeper:
         for connection in overdue:
             del self._deadlines[connection]
             self.cut.add(connection)
-            transport = getattr(connection._writer, "transport", None)
-            if transport is not None:
-                transport.abort()  # the pending read fails at once
+            cut_off(connection)
         if self._deadlines:
             self._timer = self._loop.call_later(SWEEP_INTERVAL_S, self._sweep)
 
@@ -100,8 +107,7 @@ class DeadlineConnection(AbstractConnection):
         except TimeoutError:
             # Cut, not closed: a close would go on sending the rest, and a Redis that wakes
             # up would run a command its caller was told had failed.
-            if self._writer is not None:
-                self._writer.transport.abort()
+            cut_off(self)
             await self.disconnect(nowait=True)
             raise RedisTimeoutError("Timeout writing to socket") from None
         except OSError as error:

@@ -33,6 +33,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.utils import str_if_bytes
 
+from .deadlines import cut_off
+
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, str], None]
@@ -142,8 +144,6 @@ class Hub:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True, push_handler_func=_as_is)
         self._pubsub = pubsub
         self._renewed = False
-        self._probe_sent_at = None
-        self._last_probe_at = 0.0
         subscribed: set[str] = set()
         # Listeners may come and go while this runs (subscribe() does nothing while we are
         # disconnected): repeat until the connection carries exactly the channels wanted now.
@@ -279,12 +279,9 @@ class Hub:
                     return
 
     def _cut(self, connection: AbstractConnection, why: str) -> None:
-        """End the reader's blocked read: abort the socket (redis-py keeps the stream
-        writer private; its transport is the socket)."""
+        """End the reader's blocked read."""
         self._cut_because = why
-        writer = connection._writer
-        if writer is not None:
-            writer.transport.abort()
+        cut_off(connection)
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
