@@ -83,7 +83,7 @@ class Relay:
             self.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.reader
-        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self.pubsub.aclose()
         await self.redis.aclose()
 
     async def listen(self, channel: str, sock: Socket) -> None:

@@ -155,7 +155,7 @@ def connect_from_settings(settings: SettingsWithRedis) -> Redis:
 
 def _connect_through_sentinel(url: str, config: RedisConfig) -> Redis:
     login = parse_url(url)
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(
         list(config.sentinels),
         sentinel_kwargs={
             "username": config.sentinel_username or None,

@@ -187,7 +187,7 @@ class Hub:
                 self._on_connection_renewed
             )
         with contextlib.suppress(Exception):
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
 
     def _on_connection_renewed(self, connection: AbstractConnection) -> None:
         if self._pubsub is not None and connection is _connection_of(self._pubsub):
