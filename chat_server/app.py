@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import logsafety
 from .accounts import StaffDirectory
 from .config import Settings
 from .domain.availability import build_opening_hours
@@ -29,7 +30,7 @@ from .web.callback_worklist import work_counts
 from .web.console_features import add_console_routes
 from .web.dispatcher import Dispatcher
 from .web.queue_watch import QueueWatch
-from .web.security import security_headers
+from .web.security import error_barrier, security_headers
 from .web.supervisor import add_supervisor_routes
 
 
@@ -101,7 +102,8 @@ async def _close_sockets(app: web.Application) -> None:
 
 def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
     """The whole service as one aiohttp application (several may share one Redis)."""
-    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    logsafety.install()
+    app = web.Application(middlewares=[security_headers, error_barrier], client_max_size=64 * 1024)
     services = build_services(settings)
     for name, value in service_overrides.items():
         setattr(services, name, value)

@@ -17,7 +17,13 @@ import redis
 from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
-from tests.support.servers import RunningServer, free_port, open_console, start_visitor
+from tests.support.servers import (
+    RunningServer,
+    free_port,
+    open_console,
+    raw_request,
+    start_visitor,
+)
 
 MARKER_IP = "203.0.113.77"
 MARKER_UA = "MarkerAgent/9.9 (canary)"
@@ -148,6 +154,7 @@ def test_server_process_prints_no_visitor_data(
         out.close()
     printed = (tmp_path / "server.out").read_text()
     assert "GET /ws/visitor 101" in printed
+    assert "Error handling request from" in printed  # aiohttp's logger reported the bad request
     for marker in (MARKER_IP, MARKER_UA, MARKER_TEXT, MARKER_SOURCE_IP):
         assert marker not in printed
 
@@ -169,3 +176,6 @@ async def _chat_against(url: str, raw_redis: redis.Redis) -> None:
             await asyncio.sleep(0.1)
     fake = Server(load_settings({"NEXUS_PUBLIC_URL": url, "REDIS_URL": "unused"}), app=None)  # type: ignore[arg-type]
     await run_marked_chat(fake, raw_redis)
+    # A request aiohttp cannot parse, from the marked source: its server logger reports it.
+    port = int(url.rsplit(":", 1)[1])
+    await raw_request(port, b"GET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n", MARKER_SOURCE_IP)

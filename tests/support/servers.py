@@ -84,6 +84,16 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
         await runner.cleanup()
 
 
+async def raw_request(port: int, payload: bytes, source_ip: str = "127.0.0.1") -> bytes:
+    """Send raw bytes to 127.0.0.1:``port`` from ``source_ip``; the answer until the close."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source_ip, 0))
+    writer.write(payload)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(65536), 10)
+    writer.close()
+    return answer
+
+
 class Client:
     """A JSON-frame WebSocket client with a helper to wait for a frame of a given type."""
 

@@ -1,0 +1,67 @@
+"""A broken request, from a planted source address, leaves no address in any log line."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest_asyncio
+from aiohttp import web
+
+from chat_server.app import create_app
+from chat_server.web.security import PrivacyAccessLogger
+from tests.support.servers import RunningServer, free_port, make_settings, raw_request
+
+SOURCE_IP = "127.0.0.2"  # a loopback source address that appears nowhere else
+MARKER = "KANARIEFAGEL-2718"
+
+
+async def broken(request: web.Request) -> web.Response:
+    """A handler with a bug whose exception message holds the peer address and a marker."""
+    raise ValueError(f"{MARKER} from {request.remote}")
+
+
+@pytest_asyncio.fixture
+async def broken_server(redis_url: str, staff_file: Path) -> AsyncIterator[RunningServer]:
+    settings = make_settings(redis_url, staff_file, free_port())
+    app = create_app(settings)
+    app.router.add_get("/test/broken", broken)
+    runner = web.AppRunner(app, access_log_class=PrivacyAccessLogger)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", settings.port)
+    await site.start()
+    try:
+        yield RunningServer(settings, app)
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_unexpected_exception_is_a_plain_500_and_an_address_free_log_line(
+    broken_server: RunningServer, log_capture: io.StringIO
+) -> None:
+    """The client gets no traceback; the log names the route and the type, nothing else."""
+    connector = aiohttp.TCPConnector(local_addr=(SOURCE_IP, 0))
+    async with (
+        aiohttp.ClientSession(connector=connector) as http,
+        http.get(f"{broken_server.url}/test/broken") as response,
+    ):
+        body = await response.text()
+    assert response.status == 500
+    assert "Traceback" not in body and MARKER not in body and SOURCE_IP not in body
+    printed = log_capture.getvalue()
+    assert "unhandled error in GET /test/broken" in printed and "ValueError" in printed
+    assert MARKER not in printed and SOURCE_IP not in printed
+
+
+async def test_a_malformed_http_request_is_logged_by_aiohttp_without_the_address(
+    broken_server: RunningServer, log_capture: io.StringIO
+) -> None:
+    """aiohttp's own 'Error handling request from ...' line prints with the address redacted."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n"
+    answer = await raw_request(broken_server.settings.port, request, SOURCE_IP)
+    assert answer.split(b" ", 2)[1] == b"400"
+    printed = log_capture.getvalue()
+    assert "Error handling request from" in printed  # aiohttp's logger ran and was captured
+    assert SOURCE_IP not in printed
