@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 EndHook = Callable[["EndedChat", int, str, tuple[str, ...]], Awaitable[None]]
 """Called after every chat end with (the ended chat, now ms, reason, outcome codes)."""
 
-ConsoleHandler = Callable[["ConsoleSession", dict[str, Any]], Awaitable[None]]
-"""Handles one console frame type added by a feature module; raises ProtocolError to refuse."""
+ConsoleHandler = Callable[["ConsoleSession", Any], Awaitable[None]]
+"""Handles one console frame type of a feature module, given the message that
+``console_protocol.parse_counsellor_message`` made of it; raises ProtocolError to refuse."""
 
 
 def wall_clock_ms() -> int:

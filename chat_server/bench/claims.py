@@ -85,6 +85,7 @@ async def run_claims(
             on_frame=functools.partial(desk.on_frame, i),
         )
         hello = console.waiter("hello")
+        await console.send({"type": "hello"})
         desk.consoles.append(console)
         await wait_for(hello, ANSWER_TIMEOUT_S)
     crowd = Crowd()

@@ -148,6 +148,7 @@ async def nexus_rig(
             on_frame=functools.partial(rig.on_bot_frame, b),
         )
         hello = bot.waiter("hello")
+        await bot.send({"type": "hello"})
         rig.bots.append(bot)
         await wait_for(hello, SETUP_TIMEOUT_S)
     for pair in range(chats):

@@ -64,7 +64,13 @@ async function loadJson(path) {
 
 function connect() {
   ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws/console`);
-  ws.onopen = () => { retry = 0; };
+  // The hello carries the presence this console had (none at the first open: the server keeps
+  // the stored one), so a reconnect never turns a paused counsellor available.
+  ws.onopen = () => {
+    retry = 0;
+    ws.send(JSON.stringify(lastPresence ? { type: "hello", presence: lastPresence }
+      : { type: "hello" }));
+  };
   ws.onmessage = (event) => receive(JSON.parse(event.data));
   ws.onclose = (event) => {
     ws = null;

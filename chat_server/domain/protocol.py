@@ -1,23 +1,29 @@
 """The wire protocol: parsing client frames and encoding server frames.
 
-Pure: bytes or text in, typed messages or a :class:`ProtocolError` out. The handlers turn a
-``ProtocolError`` into an ``error`` frame; the visitor never sees a traceback.
+Pure: bytes or text in, typed messages or a :class:`ProtocolError` out. Every field of every
+client frame is checked here, once, before anything reaches the store. The handlers turn a
+``ProtocolError`` into an ``error`` frame; nobody sees a traceback. The visitor's frames are
+here, the console's in :mod:`.console_protocol`; the field readers are shared.
 See docs/protocol.md for the full list of messages, error codes and close codes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .vocabulary import LANGUAGES, TOPICS, TRANSFER_REASONS
+from .vocabulary import LANGUAGES, TOPICS
 
 MAX_TEXT_CHARS: Final = 2000
 MAX_CLIENT_ID_CHARS: Final = 64
 MAX_TOKEN_CHARS: Final = 128
 MAX_CHAT_ID_CHARS: Final = 64
 MAX_CHOICE_CHARS: Final = 32
+# Chat ids are random hex handles; anything outside this alphabet cannot name a chat.
+CHAT_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class CloseCode:
@@ -59,6 +65,7 @@ class ErrorCode:
     OFFERED_ELSEWHERE: Final = "offered_elsewhere"
     TARGET_UNAVAILABLE: Final = "target_unavailable"
     TARGET_AT_CAPACITY: Final = "target_at_capacity"
+    INTERNAL_ERROR: Final = "internal_error"
 
 
 class ProtocolError(Exception):
@@ -73,6 +80,14 @@ class ProtocolError(Exception):
     def for_client_message(self, client_id: str) -> ProtocolError:
         """The same error, naming the client's message it refuses (so the text is kept)."""
         return ProtocolError(self.code, self.detail, client_id)
+
+
+SERVICE_UNAVAILABLE: Final = ProtocolError(
+    ErrorCode.UNAVAILABLE, "the service is temporarily unavailable"
+)
+"""The refusal of a frame whose handling Redis failed (the frame was not carried out)."""
+INTERNAL_FAILURE: Final = ProtocolError(ErrorCode.INTERNAL_ERROR, "the server could not do that")
+"""The refusal of a frame that met a bug; the server then closes with 1011."""
 
 
 # --- visitor -> server -------------------------------------------------------------------
@@ -111,61 +126,12 @@ class EndChat:
     outcome: tuple[str, ...] = ()
 
 
-# --- counsellor -> server ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SetPresence:
-    presence: str
-
-
-@dataclass(frozen=True, slots=True)
-class TakeChat:
-    """Take a chat: a named one from the queue, the next one, or accept an offer."""
-
-    chat_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DeclineOffer:
-    chat_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class TransferChat:
-    """Hand a chat to a named counsellor, or back to the queue when ``to`` is empty."""
-
-    chat_id: str
-    to: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class SetAutoAccept:
-    enabled: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SaveOutcome:
-    """The outcome codes of a chat that ended without its counsellor's ``end`` (the visitor
-    ended it, a quick exit, expiry); an empty tuple means "not specified"."""
-
-    chat_id: str
-    outcome: tuple[str, ...]
-
-
 VisitorMessage = StartChat | ResumeChat | SendText | Typing | EndChat
-CounsellorMessage = (
-    SetPresence
-    | TakeChat
-    | SendText
-    | Typing
-    | EndChat
-    | DeclineOffer
-    | TransferChat
-    | SetAutoAccept
-    | SaveOutcome
-)
+
+VISITOR_FRAME_TYPES: Final = ("start", "resume", "message", "typing", "end")
+"""Every ``type`` a visitor may send (``start``/``resume`` first, then the others)."""
+SUPERVISOR_FRAME_TYPES: Final[tuple[str, ...]] = ()
+"""The supervisor's live view only listens: every frame it is sent answers ``unknown_type``."""
 
 
 def decode_object(frame: str | bytes) -> dict[str, Any]:
@@ -183,7 +149,7 @@ def decode_object(frame: str | bytes) -> dict[str, Any]:
     return data
 
 
-def _encodable(value: str, name: str) -> str:
+def encodable(value: str, name: str) -> str:
     """Refuse lone surrogates: JSON allows them, UTF-8 (and so Redis) cannot hold them."""
     try:
         value.encode("utf-8")
@@ -194,7 +160,7 @@ def _encodable(value: str, name: str) -> str:
     return value
 
 
-def _string(data: dict[str, Any], name: str, *, limit: int, required: bool = False) -> str:
+def string_field(data: dict[str, Any], name: str, *, limit: int, required: bool = False) -> str:
     value = data.get(name)
     if value is None:
         if required:
@@ -204,46 +170,79 @@ def _string(data: dict[str, Any], name: str, *, limit: int, required: bool = Fal
         raise ProtocolError(ErrorCode.INVALID_FIELD, f"field '{name}' must be a string")
     if len(value) > limit:
         raise ProtocolError(ErrorCode.INVALID_FIELD, f"field '{name}' is longer than {limit}")
-    return _encodable(value, name)
+    return encodable(value, name)
 
 
-def _code(
+def code_field(
     data: dict[str, Any], name: str, allowed: tuple[str, ...], *, required: bool = False
 ) -> str:
-    """An optional code from a fixed list ("" when absent)."""
-    value = _string(data, name, limit=MAX_CHOICE_CHARS, required=required)
+    """A code from a fixed list ("" when absent or empty, which a required one may not be)."""
+    value = string_field(data, name, limit=MAX_CHOICE_CHARS, required=required)
+    if required and not value:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, f"field '{name}' is required")
     if value and value not in allowed:
         raise ProtocolError(ErrorCode.INVALID_FIELD, f"unknown {name} {value[:32]!r}")
     return value
 
 
-def _bool(data: dict[str, Any], name: str, default: bool = False) -> bool:
+def chat_id_field(data: dict[str, Any], *, required: bool = True) -> str:
+    """A ``chat_id``: a string of letters, digits, ``-`` and ``_`` (at most 64); "" when
+    absent and not required."""
+    value = data.get("chat_id")
+    if value is None or value == "":
+        if required:
+            raise ProtocolError(ErrorCode.MISSING_FIELD, "field 'chat_id' is required")
+        return ""
+    if not isinstance(value, str) or not CHAT_ID_PATTERN.fullmatch(value):
+        raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'chat_id' is not a chat id")
+    return value
+
+
+def frame_refs(data: dict[str, Any] | None) -> dict[str, str]:
+    """The ``chat_id`` and ``client_id`` of a refused frame that are fit to echo in its
+    ``error`` (valid ones only), so a client with several frames in flight knows which one
+    failed."""
+    if data is None:
+        return {}
+    refs = {}
+    chat_id = data.get("chat_id")
+    if isinstance(chat_id, str) and CHAT_ID_PATTERN.fullmatch(chat_id):
+        refs["chat_id"] = chat_id
+    client_id = data.get("client_id")
+    if isinstance(client_id, str) and 0 < len(client_id) <= MAX_CLIENT_ID_CHARS:
+        with contextlib.suppress(ProtocolError):  # a lone surrogate is not echoed
+            refs["client_id"] = encodable(client_id, "client_id")
+    return refs
+
+
+def bool_field(data: dict[str, Any], name: str, default: bool = False) -> bool:
     value = data.get(name, default)
     if not isinstance(value, bool):
         raise ProtocolError(ErrorCode.INVALID_FIELD, f"field '{name}' must be true or false")
     return value
 
 
-def _text(data: dict[str, Any], max_text_chars: int) -> str:
+def text_field(
+    data: dict[str, Any], limit: int, *, allow_empty: bool = False, what: str = "text"
+) -> str:
     value = data.get("text")
     if value is None:
         raise ProtocolError(ErrorCode.MISSING_FIELD, "field 'text' is required")
     if not isinstance(value, str):
         raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'text' must be a string")
-    text = _encodable(value, "text").strip()
-    if not text:
+    text = encodable(value, "text").strip()
+    if not text and not allow_empty:
         raise ProtocolError(ErrorCode.INVALID_FIELD, "field 'text' is empty")
-    if len(text) > max_text_chars:
-        raise ProtocolError(
-            ErrorCode.TEXT_TOO_LONG, f"text is longer than {max_text_chars} characters"
-        )
+    if len(text) > limit:
+        raise ProtocolError(ErrorCode.TEXT_TOO_LONG, f"{what} is longer than {limit} characters")
     return text
 
 
-def _send_text(data: dict[str, Any], max_text_chars: int, *, chat_id: str = "") -> SendText:
-    client_id = _string(data, "client_id", limit=MAX_CLIENT_ID_CHARS)
+def send_text(data: dict[str, Any], max_text_chars: int, *, chat_id: str = "") -> SendText:
+    """A ``message`` frame's text and client id; a refusal names the client id."""
+    client_id = string_field(data, "client_id", limit=MAX_CLIENT_ID_CHARS)
     try:
-        text = _text(data, max_text_chars)
+        text = text_field(data, max_text_chars)
     except ProtocolError as error:
         raise error.for_client_message(client_id) from None
     return SendText(text=text, client_id=client_id, chat_id=chat_id)
@@ -257,77 +256,22 @@ def parse_visitor_message(
     kind = data["type"]
     if kind == "start":
         return StartChat(
-            topic=_code(data, "topic", TOPICS),
-            language=_code(data, "language", LANGUAGES),
-            urgent=_bool(data, "urgent"),
+            topic=code_field(data, "topic", TOPICS),
+            language=code_field(data, "language", LANGUAGES),
+            urgent=bool_field(data, "urgent"),
         )
     if kind == "resume":
         last_seq = data.get("last_seq", 0)
         if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
             raise ProtocolError(ErrorCode.INVALID_FIELD, "'last_seq' must be an integer ≥ 0")
-        token = _string(data, "token", limit=MAX_TOKEN_CHARS, required=True)
+        token = string_field(data, "token", limit=MAX_TOKEN_CHARS, required=True)
         return ResumeChat(token=token, last_seq=last_seq)
     if kind == "message":
-        return _send_text(data, max_text_chars)
+        return send_text(data, max_text_chars)
     if kind == "typing":
-        return Typing(active=_bool(data, "active", default=True))
+        return Typing(active=bool_field(data, "active", default=True))
     if kind == "end":
-        return EndChat(quick=_bool(data, "quick"))
-    raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
-
-
-def _outcome_codes(data: dict[str, Any]) -> tuple[str, ...]:
-    """The optional ``outcome`` list of codes, each cut to MAX_CHOICE_CHARS (the handler checks
-    them against the fixed list)."""
-    outcome = data.get("outcome", [])
-    if not isinstance(outcome, list) or not all(isinstance(o, str) for o in outcome):
-        raise ProtocolError(ErrorCode.INVALID_FIELD, "'outcome' must be a list of codes")
-    return tuple(o[:MAX_CHOICE_CHARS] for o in outcome)
-
-
-def parse_save_outcome(data: dict[str, Any]) -> SaveOutcome:
-    """An ``outcome`` frame, already decoded by :func:`decode_object`: ``chat_id`` and the
-    ``outcome`` list (required, may be empty); raises :class:`ProtocolError`."""
-    chat_id = _string(data, "chat_id", limit=MAX_CHAT_ID_CHARS, required=True)
-    if "outcome" not in data:
-        raise ProtocolError(ErrorCode.MISSING_FIELD, "field 'outcome' is required")
-    return SaveOutcome(chat_id=chat_id, outcome=_outcome_codes(data))
-
-
-def parse_counsellor_message(
-    frame: str | bytes | dict[str, Any], *, max_text_chars: int = MAX_TEXT_CHARS
-) -> CounsellorMessage:
-    """Parse one frame from a counsellor console (raw, or as ``decode_object`` returned it);
-    raises :class:`ProtocolError`."""
-    data = frame if isinstance(frame, dict) else decode_object(frame)
-    kind = data["type"]
-    if kind == "presence":
-        return SetPresence(presence=_string(data, "presence", limit=16, required=True))
-    if kind in ("take", "accept"):
-        return TakeChat(
-            chat_id=_string(data, "chat_id", limit=MAX_CHAT_ID_CHARS, required=kind == "accept")
-        )
-    if kind == "auto_accept":
-        return SetAutoAccept(enabled=_bool(data, "enabled"))
-    if kind not in ("message", "typing", "end", "decline", "transfer", "outcome"):
-        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
-    chat_id = _string(data, "chat_id", limit=MAX_CHAT_ID_CHARS, required=True)
-    if kind == "message":
-        return _send_text(data, max_text_chars, chat_id=chat_id)
-    if kind == "typing":
-        return Typing(active=_bool(data, "active", default=True), chat_id=chat_id)
-    if kind == "decline":
-        return DeclineOffer(chat_id=chat_id)
-    if kind == "transfer":
-        return TransferChat(
-            chat_id=chat_id,
-            to=_string(data, "to", limit=MAX_CHOICE_CHARS).strip().lower(),
-            reason=_code(data, "reason", TRANSFER_REASONS, required=True),
-        )
-    if kind == "end":
-        return EndChat(chat_id=chat_id, outcome=_outcome_codes(data))
-    if kind == "outcome":
-        return parse_save_outcome(data)
+        return EndChat(quick=bool_field(data, "quick"))
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
 
 
@@ -336,7 +280,10 @@ def encode(kind: str, **fields: Any) -> str:
     return json.dumps({"type": kind, **fields}, ensure_ascii=False, separators=(",", ":"))
 
 
-def error_frame(error: ProtocolError) -> str:
+def error_frame(error: ProtocolError, refused: dict[str, Any] | None = None) -> str:
+    """The ``error`` frame for ``error``; with the ``refused`` frame (decoded), it carries
+    that frame's valid ``chat_id`` and ``client_id`` too (see :func:`frame_refs`)."""
+    refs = frame_refs(refused)
     if error.client_id:
-        return encode("error", code=error.code, message=error.detail, client_id=error.client_id)
-    return encode("error", code=error.code, message=error.detail)
+        refs["client_id"] = error.client_id
+    return encode("error", code=error.code, message=error.detail, **refs)

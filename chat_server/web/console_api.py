@@ -7,10 +7,11 @@ Nothing here ever carries a visitor's data.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from aiohttp import web
 
+from ..domain.console_protocol import MAX_NOTE_CHARS
 from ..domain.models import Presence, Role, StaffAccount
 from ..domain.outcomes import GROUP_LABELS, outcomes_for_console
 from ..domain.vocabulary import TRANSFER_REASONS
@@ -21,7 +22,6 @@ from .console_settings import ConsoleSettings
 
 CONSOLE_SETTINGS = web.AppKey("console_settings", ConsoleSettings)
 STANDARD_TEXTS = web.AppKey("standard_texts", list)  # list[dict[str, Any]]
-MAX_NOTE_CHARS: Final = 2000
 
 
 async def _staff_or_401(request: web.Request) -> tuple[StaffAccount, StaffSession]:

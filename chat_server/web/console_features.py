@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from ..domain import console_protocol as cp
 from ..domain import protocol as p
 from ..domain.models import Presence, Role
 from ..services import Services
@@ -32,7 +33,7 @@ from ..store.wellbeing import WellbeingStore
 from . import auth_routes, console_api
 from .appkeys import SERVICES
 from .auth_routes import LOGIN_THROTTLE, session_is_current
-from .console_api import CONSOLE_SETTINGS, MAX_NOTE_CHARS, STANDARD_TEXTS
+from .console_api import CONSOLE_SETTINGS, STANDARD_TEXTS
 from .console_settings import ConsoleSettings, break_due, load_standard_texts
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_BACKCHANNEL_CHARS: Final = 2000
 WATCH_INTERVAL_S: Final = 2.0
 RENEW_EVERY_N_WATCHES: Final = 10
 PRIVILEGED_ROLES: Final = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -48,39 +48,6 @@ PRIVILEGED_ROLES: Final = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 def is_supervisor(console: ConsoleSession) -> bool:
     return console.account.role in PRIVILEGED_ROLES
-
-
-def _chat_id(frame: dict[str, Any], *, required: bool = True) -> str:
-    value = frame.get("chat_id")
-    if value is None or value == "":
-        if required:
-            raise p.ProtocolError(p.ErrorCode.MISSING_FIELD, "field 'chat_id' is required")
-        return ""
-    if not isinstance(value, str) or len(value) > p.MAX_CHAT_ID_CHARS:
-        raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, "field 'chat_id' must be a chat id")
-    return value
-
-
-def _text(frame: dict[str, Any], limit: int, *, what: str, allow_empty: bool) -> str:
-    value = frame.get("text")
-    if value is None:
-        raise p.ProtocolError(p.ErrorCode.MISSING_FIELD, "field 'text' is required")
-    if not isinstance(value, str):
-        raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, "field 'text' must be a string")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise p.ProtocolError(
-            p.ErrorCode.INVALID_FIELD, "field 'text' is not valid Unicode"
-        ) from None
-    text = value.strip()
-    if not text and not allow_empty:
-        raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, "field 'text' is empty")
-    if len(text) > limit:
-        raise p.ProtocolError(
-            p.ErrorCode.TEXT_TOO_LONG, f"{what} is longer than {limit} characters"
-        )
-    return text
 
 
 class ConsoleFeatures:
@@ -171,34 +138,31 @@ class ConsoleFeatures:
 
     # --- private notes --------------------------------------------------------------------
 
-    async def save_note(self, console: ConsoleSession, frame: dict[str, Any]) -> None:
-        chat_id = _chat_id(frame)
-        text = _text(frame, MAX_NOTE_CHARS, what="the note", allow_empty=True)
+    async def save_note(self, console: ConsoleSession, message: cp.ChatText) -> None:
+        chat_id, text = message.chat_id, message.text
         await self.notes.save_note(chat_id, console.username, text)
         console.peer.send(p.encode("note", chat_id=chat_id, text=text, saved=True))
 
-    async def get_note(self, console: ConsoleSession, frame: dict[str, Any]) -> None:
-        chat_id = _chat_id(frame)
+    async def get_note(self, console: ConsoleSession, message: cp.ChatRequest) -> None:
+        chat_id = message.chat_id
         text = await self.notes.note(chat_id, console.username)
         console.peer.send(p.encode("note", chat_id=chat_id, text=text, saved=False))
 
     # --- ask a supervisor -----------------------------------------------------------------
 
-    async def post_backchannel(self, console: ConsoleSession, frame: dict[str, Any]) -> None:
-        chat_id = _chat_id(frame)
-        text = _text(frame, MAX_BACKCHANNEL_CHARS, what="the message", allow_empty=False)
+    async def post_backchannel(self, console: ConsoleSession, message: cp.ChatText) -> None:
         await self.notes.post_staff(
-            chat_id,
+            message.chat_id,
             username=console.username,
             privileged=is_supervisor(console),
             name=console.account.shown_name,
             role=console.account.role.value,
-            text=text,
+            text=message.text,
             now_ms=self.services.clock_ms(),
         )
 
-    async def get_backchannel(self, console: ConsoleSession, frame: dict[str, Any]) -> None:
-        chat_id = _chat_id(frame)
+    async def get_backchannel(self, console: ConsoleSession, message: cp.ChatRequest) -> None:
+        chat_id = message.chat_id
         alias, entries = await self.notes.staff_history(
             chat_id, username=console.username, privileged=is_supervisor(console)
         )
@@ -213,8 +177,8 @@ class ConsoleFeatures:
 
     # --- raise hand -------------------------------------------------------------------------
 
-    async def raise_hand(self, console: ConsoleSession, frame: dict[str, Any]) -> None:
-        chat_id = _chat_id(frame, required=False)
+    async def raise_hand(self, console: ConsoleSession, message: cp.RaiseHand) -> None:
+        chat_id = message.chat_id
         alias = ""
         if chat_id:
             info = await self.services.chats.info(chat_id)
@@ -235,12 +199,10 @@ class ConsoleFeatures:
         await self.publish(hand, supervisors=True)
         console.peer.send(p.encode("hand_sent", chat_id=chat_id, ts=now))
 
-    async def answer_hand(self, console: ConsoleSession, frame: dict[str, Any]) -> None:
+    async def answer_hand(self, console: ConsoleSession, message: cp.AnswerHand) -> None:
         if not is_supervisor(console):
             raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "only supervisors answer hands")
-        user = frame.get("user")
-        if not isinstance(user, str) or not 0 < len(user) <= 32:
-            raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, "field 'user' must be a username")
+        user = message.user
         answer = {
             "type": "hand_answered",
             "user": user,
@@ -251,10 +213,10 @@ class ConsoleFeatures:
 
     # --- wellbeing ------------------------------------------------------------------------
 
-    async def chat_done(self, console: ConsoleSession, frame: dict[str, Any]) -> None:
-        await self._check(console, _chat_id(frame))
+    async def chat_done(self, console: ConsoleSession, message: cp.ChatRequest) -> None:
+        await self._check(console, message.chat_id)
 
-    async def check_wellbeing(self, console: ConsoleSession, _frame: dict[str, Any]) -> None:
+    async def check_wellbeing(self, console: ConsoleSession, _message: cp.Bare) -> None:
         await self._check(console, "")
 
     async def _check(self, console: ConsoleSession, finished_chat: str) -> None:
@@ -275,7 +237,7 @@ class ConsoleFeatures:
         await self.publish(suggestion, users=[console.username])
         await self.publish({"type": "presence", "presence": "paused"}, users=[console.username])
 
-    async def break_over(self, console: ConsoleSession, _frame: dict[str, Any]) -> None:
+    async def break_over(self, console: ConsoleSession, _message: cp.Bare) -> None:
         now = self.services.clock_ms()
         await self.wellbeing.end_stretch(console.username)
         await self.services.presence.set(console.username, Presence.AVAILABLE, now)

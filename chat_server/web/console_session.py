@@ -14,14 +14,15 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import TYPE_CHECKING, Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
+from ..domain import console_protocol as cp
 from ..domain import protocol as p
-from ..domain.models import ChatEvent, EndReason, Presence, Sender, StaffAccount
-from ..domain.outcomes import UnknownOutcomeError, validate_outcomes
+from ..domain.models import ChatEvent, EndReason, Presence, QueuedChat, Sender, StaffAccount
 from ..domain.queue import queue_score
 from ..domain.stats import outcome_waits_for_counsellor
 from ..services import Services
@@ -36,17 +37,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 SESSION_CHECK_S = 20.0
-QUEUE_SHOWN = 20
 # The console hears of a chat's end (pub/sub) before the end hook has made its outcome wait
 # (one more round trip): an `outcome` sent at once waits up to this long for it.
 OUTCOME_HOLD_WAIT_S: Final = 2.0
 OUTCOME_HOLD_POLL_S: Final = 0.05
 
 
-def queue_frame(snapshot: QueueSnapshot, now_ms: int) -> str:
-    """The console's view of the queue: the total and the first QUEUE_SHOWN chats."""
-    shown = [
+def queue_rows(
+    snapshot: QueueSnapshot, chats: Sequence[QueuedChat], now_ms: int
+) -> list[dict[str, Any]]:
+    """The console's view of some waiting chats (no token, no address: id, alias, wait)."""
+    return [
         {
             "chat_id": c.chat_id,
             "alias": snapshot.aliases.get(c.chat_id, ""),
@@ -55,8 +58,14 @@ def queue_frame(snapshot: QueueSnapshot, now_ms: int) -> str:
             "topic": c.topic,
             "language": c.language,
         }
-        for c in snapshot.chats[:QUEUE_SHOWN]
+        for c in chats
     ]
+
+
+def queue_frame(snapshot: QueueSnapshot, now_ms: int) -> str:
+    """The console's view of the queue: the total and the first QUEUE_PAGE_SIZE chats (the
+    rest with ``queue_page``)."""
+    shown = queue_rows(snapshot, snapshot.chats[: cp.QUEUE_PAGE_SIZE], now_ms)
     return p.encode("queue", waiting=snapshot.waiting, chats=shown)
 
 
@@ -145,6 +154,9 @@ class ConsoleSession:
             self.peer.send(p.encode("offer_withdrawn", **event))
         elif kind == "assigned":
             asyncio.get_running_loop().create_task(self._adopt(event))
+        elif kind == "released" and event.get("chat_id") in self.feeds:
+            self._forget_soon(event["chat_id"])  # another console of ours handed it on
+            self.peer.send(p.encode("chat_released", chat_id=event["chat_id"], to=event["to"]))
         elif kind == "backup_alert":
             self.peer.send(p.encode("backup_alert", longest_wait_s=event["longest_wait_s"]))
 
@@ -156,9 +168,9 @@ class ConsoleSession:
         staff_channel = s.keys.staff_channel(self.username)
         await s.hub.subscribe(staff_channel, self._on_staff_nudge)
         try:
-            await self._hello()
-            self._ticker = asyncio.create_task(self._tick(), name="console-tick")
-            await self._read_loop()
+            if await self._hello():
+                self._ticker = asyncio.create_task(self._tick(), name="console-tick")
+                await self._read_loop()
         finally:
             if self._ticker:
                 self._ticker.cancel()
@@ -171,11 +183,44 @@ class ConsoleSession:
                     await s.presence.set(self.username, Presence.OFFLINE, s.clock_ms())
             await self.peer.finish()
 
-    async def _hello(self) -> None:
+    async def _hello(self) -> bool:
+        """Wait for the console's ``hello`` (the presence it wants), then answer ``hello`` with
+        the account, the chats it holds (their history follows) and the queue."""
+        try:
+            msg = await self.ws.receive(timeout=self.services.settings.hello_timeout_s)
+        except TimeoutError:
+            self.peer.close_soon(p.CloseCode.HELLO_TIMEOUT, "no hello")
+            return False
+        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            return False
+        frame: dict[str, Any] | None = None
+        try:
+            frame = p.decode_object(msg.data)
+            hello = cp.parse_counsellor_message(frame)
+            if not isinstance(hello, cp.ConsoleHello):
+                raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "the first frame must be hello")
+            await self._welcome(hello)
+            return True
+        except p.ProtocolError as error:
+            self.peer.send(p.error_frame(error, frame))
+            self.peer.close_soon(p.CloseCode.HANDSHAKE_EXPECTED, "hello expected")
+        except RedisError:
+            self.peer.send(p.error_frame(p.SERVICE_UNAVAILABLE, frame))
+            self.peer.close_soon(p.CloseCode.SERVICE_UNAVAILABLE, "unavailable")
+        except Exception:  # a bug: say so, close 1011, and let the log show where
+            log.exception("a console's hello failed")
+            self.peer.send(p.error_frame(p.INTERNAL_FAILURE, frame))
+            self.peer.close_soon(p.CloseCode.INTERNAL_ERROR, "internal error")
+        return False
+
+    async def _welcome(self, hello: cp.ConsoleHello) -> None:
         s = self.services
-        presence = await s.presence.get(self.username)
-        if presence is Presence.OFFLINE:
-            presence = Presence.AVAILABLE
+        if hello.presence:
+            presence = Presence(hello.presence)
+        else:
+            presence = await s.presence.get(self.username)
+            if presence is Presence.OFFLINE:
+                presence = Presence.AVAILABLE
         await s.presence.set(self.username, presence, s.clock_ms())
         chats = []
         for chat_id in await s.chats.chats_of(self.username):
@@ -274,91 +319,90 @@ class ConsoleSession:
         async for msg in self.ws:
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 break
+            frame: dict[str, Any] | None = None
             try:
-                await self._handle(msg.data)
+                frame = p.decode_object(msg.data)
+                await self._handle(frame)
             except p.ProtocolError as error:
-                self.peer.send(p.error_frame(error))
+                self.peer.send(p.error_frame(error, frame))
             except RedisError:
-                self.peer.send(
-                    p.error_frame(
-                        p.ProtocolError(
-                            p.ErrorCode.UNAVAILABLE, "the service is temporarily unavailable"
-                        )
-                    )
-                )
+                self.peer.send(p.error_frame(p.SERVICE_UNAVAILABLE, frame))
+            except Exception:  # a bug: say so, close 1011, and let the log show where
+                log.exception("a console frame failed")
+                self.peer.send(p.error_frame(p.INTERNAL_FAILURE, frame))
+                self.peer.close_soon(p.CloseCode.INTERNAL_ERROR, "internal error")
             if self.peer.close_after:
                 break
 
-    async def _handle(self, data: str | bytes) -> None:
+    async def _handle(self, frame: dict[str, Any]) -> None:
         s = self.services
-        frame = p.decode_object(data)
+        message = cp.parse_counsellor_message(frame, max_text_chars=s.settings.max_text_chars)
         extra = s.console_handlers.get(frame["type"])
-        if extra is not None:  # a frame type added by a feature module (notes, back-channel...)
-            await extra(self, frame)
+        if extra is not None:  # a frame type handled by a feature module (notes, ...)
+            await extra(self, message)
             return
-        message = p.parse_counsellor_message(frame, max_text_chars=s.settings.max_text_chars)
         now = s.clock_ms()
-        if isinstance(message, p.SetPresence):
-            try:
-                presence = Presence(message.presence)
-            except ValueError:
-                raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, "unknown presence") from None
+        if isinstance(message, cp.SetPresence):
+            presence = Presence(message.presence)
             await s.presence.set(self.username, presence, now)
             self.peer.send(p.encode("presence", presence=presence.value))
-        elif isinstance(message, p.TakeChat):
+        elif isinstance(message, cp.TakeChat):
             if await s.presence.get(self.username) is not Presence.AVAILABLE:
                 raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "set yourself available first")
             chat_id = await s.chats.claim(
                 self.username, capacity=self.account.capacity, now_ms=now, chat_id=message.chat_id
             )
             await self._open(chat_id)
-        elif isinstance(message, p.DeclineOffer):
+            await self._tell_my_other_consoles(chat_id)
+        elif isinstance(message, cp.DeclineOffer):
             if not await s.routing.withdraw(message.chat_id, self.username):
                 raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "no such offer to you")
             self.peer.send(p.encode("offer_withdrawn", chat_id=message.chat_id, reason="declined"))
-        elif isinstance(message, p.TransferChat):
+        elif isinstance(message, cp.TransferChat):
             await self._transfer(message, now)
-        elif isinstance(message, p.SetAutoAccept):
+        elif isinstance(message, cp.SetAutoAccept):
             await s.presence.set_auto_accept(self.username, message.enabled)
             self.peer.send(p.encode("auto_accept", enabled=message.enabled))
+        elif isinstance(message, cp.QueuePage):
+            await self._queue_page(message.offset, now)
         elif isinstance(message, p.SendText):
-            try:
-                await s.chats.post(
-                    message.chat_id,
-                    sender=Sender.COUNSELLOR,
-                    text=message.text,
-                    now_ms=now,
-                    counsellor=self.username,
-                    client_id=message.client_id,
-                )
-            except p.ProtocolError as error:
-                raise error.for_client_message(message.client_id) from None
+            await s.chats.post(message.chat_id, sender=Sender.COUNSELLOR, text=message.text,
+                               now_ms=now, counsellor=self.username,
+                               client_id=message.client_id)  # fmt: skip
             s.metrics.messages_relayed.inc()  # the echo through the feed is the ack
+            if message.chat_id not in self.feeds:  # taken on another console of ours
+                await self._open(message.chat_id)
         elif isinstance(message, p.Typing):
             self._require_own(message.chat_id)
             await s.chats.nudge(
                 message.chat_id, {"kind": "typing", "from": "counsellor", "active": message.active}
             )
         elif isinstance(message, p.EndChat):
-            try:
-                outcome = validate_outcomes(message.outcome)
-            except UnknownOutcomeError as error:
-                raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, str(error)) from None
             reason = EndReason.COUNSELLOR_ENDED.value
             ended = await s.chats.end(message.chat_id, by=Sender.COUNSELLOR, reason=reason,
                                       now_ms=now, counsellor=self.username)  # fmt: skip
-            await after_chat_end(s, ended, now, reason, outcome)
-        elif isinstance(message, p.SaveOutcome):  # only without the statistics wiring
-            raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "outcomes are not counted here")
+            await after_chat_end(s, ended, now, reason, message.outcome)
+        elif isinstance(message, cp.ConsoleHello):
+            raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "hello was already sent")
+        else:  # a feature frame whose feature is not wired into this app
+            raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "not available on this server")
 
-    async def save_outcome(self, message: p.SaveOutcome, stats: StatsStore) -> None:
+    async def _queue_page(self, offset: int, now: int) -> None:
+        snapshot = await self.services.chats.queue_snapshot(limit=offset + cp.QUEUE_PAGE_SIZE)
+        rows = queue_rows(snapshot, snapshot.chats[offset:], now)
+        self.peer.send(p.encode("queue_page", offset=offset, waiting=snapshot.waiting, chats=rows))
+
+    async def _tell_my_other_consoles(self, chat_id: str) -> None:
+        """A second tab or a console on another instance opens the chat too (``_adopt``)."""
+        await self.services.routing.publish_to_staff(
+            self.username, {"kind": "assigned", "chat_id": chat_id}
+        )
+
+    async def save_outcome(self, message: cp.SaveOutcome, stats: StatsStore) -> None:
         """Count the late outcome of a chat this counsellor held; answers ``outcome_saved``.
-        Raises ProtocolError: invalid_field for unknown codes, chat_not_found when no outcome
-        waits (never did, already saved, grace period over), not_your_chat for another's."""
-        try:
-            codes = validate_outcomes(message.outcome)
-        except UnknownOutcomeError as error:
-            raise p.ProtocolError(p.ErrorCode.INVALID_FIELD, str(error)) from None
+        Raises ProtocolError: chat_not_found when no outcome waits (never did, already
+        saved, grace period over), not_your_chat for another's."""
+        codes = message.outcome
         loop = asyncio.get_running_loop()
         while True:
             status = await stats.settle_outcome(message.chat_id, codes, counsellor=self.username)
@@ -377,7 +421,7 @@ class ConsoleSession:
         self.ended_at.pop(message.chat_id, None)
         self.peer.send(p.encode("outcome_saved", chat_id=message.chat_id))
 
-    async def _transfer(self, message: p.TransferChat, now: int) -> None:
+    async def _transfer(self, message: cp.TransferChat, now: int) -> None:
         """Hand a chat on, with its conversation, to a colleague or back to the queue."""
         s = self.services
         self._require_own(message.chat_id)
@@ -396,9 +440,12 @@ class ConsoleSession:
             await s.routing.publish_to_staff(target.username, {
                 "kind": "assigned", "chat_id": message.chat_id, "from": self.account.shown_name,
                 "reason": message.reason})  # fmt: skip
+        to = target.username if target else ""
         self._forget_soon(message.chat_id)
-        self.peer.send(p.encode("chat_released", chat_id=message.chat_id,
-                                to=target.username if target else ""))  # fmt: skip
+        self.peer.send(p.encode("chat_released", chat_id=message.chat_id, to=to))
+        await s.routing.publish_to_staff(
+            self.username, {"kind": "released", "chat_id": message.chat_id, "to": to}
+        )
 
     def _require_own(self, chat_id: str) -> None:
         if chat_id not in self.feeds:

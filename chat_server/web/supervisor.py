@@ -13,14 +13,23 @@ from collections.abc import AsyncIterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
+from ..domain.console_protocol import Bare, SaveOutcome
 from ..domain.models import visitor_alias
 from ..domain.outcomes import OUTCOMES
-from ..domain.protocol import CloseCode, encode, parse_save_outcome
+from ..domain.protocol import (
+    SUPERVISOR_FRAME_TYPES,
+    CloseCode,
+    ErrorCode,
+    ProtocolError,
+    decode_object,
+    encode,
+    error_frame,
+)
 from ..domain.stats import outcome_waits_for_counsellor
 from ..domain.stats_export import (
     DateRange,
@@ -85,9 +94,22 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
 # --- the live socket --------------------------------------------------------------------
 
 
+def refusal(data: str | bytes) -> str:
+    """The answer to any frame a supervisor's view sends (it may send none)."""
+    frame = None
+    try:
+        frame = decode_object(data)
+        if frame["type"] not in SUPERVISOR_FRAME_TYPES:
+            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "the live view takes no frames")
+        raise ProtocolError(ErrorCode.NOT_ALLOWED_NOW, "not available")  # pragma: no cover
+    except ProtocolError as error:
+        return error_frame(error, frame)
+
+
 async def supervisor_socket(request: web.Request) -> web.StreamResponse:
-    """``GET /ws/supervisor``: hello, then ``live`` and ``queue_history`` frames; the client
-    sends nothing. Closes 4401 when the session ends or is revoked."""
+    """``GET /ws/supervisor``: hello, then ``live`` and ``queue_history`` frames. The client
+    has nothing to send: every frame gets an ``error`` (``unknown_type`` for a JSON object).
+    Closes 4401 when the session ends or is revoked."""
     services = request.app[SERVICES]
     if not origin_allowed(request, (services.settings.origin,)):
         raise web.HTTPForbidden(text="origin not allowed")
@@ -119,6 +141,7 @@ async def supervisor_socket(request: web.Request) -> web.StreamResponse:
         async for msg in ws:
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY) or peer.close_after:
                 break
+            peer.send(refusal(msg.data))
     finally:
         checker.cancel()
         monitor.detach(peer)
@@ -231,10 +254,10 @@ def add_supervisor_routes(
         )  # fmt: skip
         metrics.chats_ended.labels(answered="yes" if ended.answered_ms else "no").inc()
 
-    async def save_late_outcome(console: ConsoleSession, frame: dict[str, Any]) -> None:
-        await console.save_outcome(parse_save_outcome(frame), store)
+    async def save_late_outcome(console: ConsoleSession, message: SaveOutcome) -> None:
+        await console.save_outcome(message, store)
 
-    async def list_late_outcomes(console: ConsoleSession, _frame: dict[str, Any]) -> None:
+    async def list_late_outcomes(console: ConsoleSession, _message: Bare) -> None:
         """The outcomes this counsellor may still give, for a console opened (or reloaded)
         after the visitor left: without them the pane would be gone and the outcome lost."""
         grace_ms = int(store.late_outcomes.grace_s * 1000)

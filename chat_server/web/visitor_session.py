@@ -26,7 +26,6 @@ from .status_api import current_availability
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = p.ProtocolError(p.ErrorCode.UNAVAILABLE, "the service is temporarily unavailable")
 
 
 def render_for_visitor(_chat_id: str, event: ChatEvent) -> str | None:
@@ -161,8 +160,13 @@ class VisitorSession:
         except p.ProtocolError as error:
             self.peer.send(p.error_frame(error))
         except RedisError:
-            self.peer.send(p.error_frame(UNAVAILABLE))
+            self.peer.send(p.error_frame(p.SERVICE_UNAVAILABLE))
             self.peer.close_soon(p.CloseCode.SERVICE_UNAVAILABLE, "unavailable")
+            return False
+        except Exception:  # a bug: say so, close 1011, and let the log show where
+            log.exception("a visitor's first frame failed")
+            self.peer.send(p.error_frame(p.INTERNAL_FAILURE))
+            self.peer.close_soon(p.CloseCode.INTERNAL_ERROR, "internal error")
             return False
         self.peer.close_soon(p.CloseCode.HANDSHAKE_EXPECTED, "start or resume expected")
         return False
@@ -253,7 +257,11 @@ class VisitorSession:
                     self.peer.close_soon(p.CloseCode.TOO_MANY_ERRORS, "too many errors")
                     break
             except RedisError:
-                self.peer.send(p.error_frame(UNAVAILABLE))
+                self.peer.send(p.error_frame(p.SERVICE_UNAVAILABLE))
+            except Exception:  # a bug: say so, close 1011, and let the log show where
+                log.exception("a visitor frame failed")
+                self.peer.send(p.error_frame(p.INTERNAL_FAILURE))
+                self.peer.close_soon(p.CloseCode.INTERNAL_ERROR, "internal error")
             if self.peer.close_after:
                 break
 

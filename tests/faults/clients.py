@@ -197,6 +197,7 @@ class ReconnectingConsole(_ReconnectingClient):
         self.services: list[str] = []
 
     async def _handshake(self, ws: ClientConnection, *, first: bool) -> None:
+        await ws.send(json.dumps({"type": "hello"}))
         while (await self.receive(ws))["type"] != "hello":
             pass
 

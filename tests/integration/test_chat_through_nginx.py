@@ -67,6 +67,7 @@ async def test_a_chat_through_nginx_in_front_of_two_instances(
                     additional_headers={"Cookie": f"__Host-nexus_session={session_id}"},
                 )
             )
+            await console.send(type="hello")
             await console.expect("hello")
             await console.send(type="take")
             chat_id = (await console.expect("chat_opened"))["chat_id"]

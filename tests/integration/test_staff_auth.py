@@ -100,6 +100,7 @@ async def test_logout_needs_csrf_and_closes_the_console_socket(server: RunningSe
     from tests.support.servers import Client
 
     console = Client(ws)
+    await console.send(type="hello")
     csrf = (await console.expect("hello"))["csrf"]
     cookie = {"Cookie": f"__Host-nexus_session={session_id}", "Origin": server.url}
     async with aiohttp.ClientSession() as http:

@@ -127,5 +127,6 @@ async def console_with(server: RunningServer, session_id: str) -> Client:
         additional_headers={"Cookie": f"{SESSION_COOKIE}={session_id}"},
     )
     console = Client(ws)
+    await console.send(type="hello")
     await console.expect("hello")
     return console

@@ -170,5 +170,6 @@ async def open_console(server: RunningServer, username: str) -> Client:
         additional_headers={"Cookie": f"__Host-nexus_session={session_id}"},
     )
     console = Client(ws)
+    await console.send(type="hello")
     await console.expect("hello")
     return console

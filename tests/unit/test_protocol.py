@@ -9,26 +9,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chat_server.domain.console_protocol import COUNSELLOR_FRAME_TYPES, parse_counsellor_message
 from chat_server.domain.protocol import (
-    MAX_CHAT_ID_CHARS,
     MAX_CHOICE_CHARS,
     MAX_CLIENT_ID_CHARS,
     MAX_TEXT_CHARS,
     MAX_TOKEN_CHARS,
+    VISITOR_FRAME_TYPES,
     EndChat,
     ErrorCode,
     ProtocolError,
     ResumeChat,
-    SaveOutcome,
     SendText,
-    SetPresence,
     StartChat,
-    TakeChat,
     Typing,
     encode,
     error_frame,
-    parse_counsellor_message,
-    parse_save_outcome,
+    frame_refs,
     parse_visitor_message,
 )
 
@@ -40,12 +37,6 @@ def frame(**fields: Any) -> str:
 def visitor_error(raw: str | bytes, **kwargs: Any) -> str:
     with pytest.raises(ProtocolError) as caught:
         parse_visitor_message(raw, **kwargs)
-    return caught.value.code
-
-
-def counsellor_error(raw: str | bytes, **kwargs: Any) -> str:
-    with pytest.raises(ProtocolError) as caught:
-        parse_counsellor_message(raw, **kwargs)
     return caught.value.code
 
 
@@ -136,7 +127,6 @@ def test_binary_frames_refused() -> None:
     """A binary frame is binary_not_supported, even if it holds valid JSON."""
     raw = frame(type="start").encode()
     assert visitor_error(raw) == ErrorCode.BINARY_NOT_SUPPORTED
-    assert counsellor_error(raw) == ErrorCode.BINARY_NOT_SUPPORTED
 
 
 def test_message_without_text() -> None:
@@ -225,103 +215,6 @@ def test_text_that_is_not_valid_unicode_is_refused() -> None:
     assert visitor_error('{"type":"message","text":"hej \\ud800"}') == ErrorCode.INVALID_FIELD
 
 
-# --- counsellor messages -----------------------------------------------------------------
-
-
-def test_counsellor_presence_and_take() -> None:
-    """Presence needs a value; take may name a chat or leave it to the queue."""
-    assert parse_counsellor_message(frame(type="presence", presence="paused")) == (
-        SetPresence("paused")
-    )
-    assert parse_counsellor_message(frame(type="take")) == TakeChat("")
-    assert parse_counsellor_message(frame(type="take", chat_id="c1")) == TakeChat("c1")
-    assert counsellor_error(frame(type="presence")) == ErrorCode.MISSING_FIELD
-    assert counsellor_error(frame(type="presence", presence="x" * 17)) == ErrorCode.INVALID_FIELD
-    too_long_id = "c" * (MAX_CHAT_ID_CHARS + 1)
-    assert counsellor_error(frame(type="take", chat_id=too_long_id)) == ErrorCode.INVALID_FIELD
-
-
-def test_counsellor_message_typing_end_carry_chat_id() -> None:
-    """A counsellor's message, typing and end frames name the chat they belong to."""
-    assert parse_counsellor_message(frame(type="message", chat_id="c1", text=" Hej ")) == (
-        SendText(text="Hej", chat_id="c1")
-    )
-    assert parse_counsellor_message(frame(type="typing", chat_id="c1", active=False)) == (
-        Typing(active=False, chat_id="c1")
-    )
-    assert parse_counsellor_message(frame(type="end", chat_id="c1")) == EndChat(chat_id="c1")
-
-
-@pytest.mark.parametrize("kind", ["message", "typing", "end"])
-def test_counsellor_chat_frames_need_chat_id(kind: str) -> None:
-    """Without chat_id, a counsellor's message/typing/end frame is missing_field."""
-    assert counsellor_error(frame(type=kind, text="hej")) == ErrorCode.MISSING_FIELD
-
-
-def test_counsellor_end_outcome_codes() -> None:
-    """Outcome is a list of codes, each cut to MAX_CHOICE_CHARS."""
-    long_code = "r" * 100
-    message = parse_counsellor_message(frame(type="end", chat_id="c", outcome=["a", long_code]))
-    assert message == EndChat(chat_id="c", outcome=("a", "r" * MAX_CHOICE_CHARS))
-
-
-@pytest.mark.parametrize("outcome", ["referral", {"a": 1}, [1], ["a", None], None])
-def test_counsellor_end_outcome_must_be_a_list_of_strings(outcome: object) -> None:
-    """An outcome that is not a list of strings is invalid_field."""
-    raw = frame(type="end", chat_id="c", outcome=outcome)
-    assert counsellor_error(raw) == ErrorCode.INVALID_FIELD
-
-
-def test_counsellor_late_outcome_frame() -> None:
-    """An `outcome` frame names the chat and carries its codes (cut like `end`'s); [] is valid."""
-    long_code = "r" * 100
-    raw = frame(type="outcome", chat_id="c1", outcome=["support_talk", long_code])
-    assert parse_counsellor_message(raw) == SaveOutcome("c1", ("support_talk", "r" * 32))
-    assert parse_counsellor_message(frame(type="outcome", chat_id="c1", outcome=[])) == (
-        SaveOutcome("c1", ())
-    )
-    assert parse_save_outcome({"type": "outcome", "chat_id": "c", "outcome": ["a"]}) == (
-        SaveOutcome("c", ("a",))
-    )
-
-
-@pytest.mark.parametrize(
-    ("fields", "code"),
-    [
-        ({"outcome": []}, ErrorCode.MISSING_FIELD),
-        ({"chat_id": "c"}, ErrorCode.MISSING_FIELD),
-        ({"chat_id": "c", "outcome": "support_talk"}, ErrorCode.INVALID_FIELD),
-        ({"chat_id": "c", "outcome": [1]}, ErrorCode.INVALID_FIELD),
-        ({"chat_id": "c", "outcome": None}, ErrorCode.INVALID_FIELD),
-        ({"chat_id": 7, "outcome": []}, ErrorCode.INVALID_FIELD),
-    ],
-)
-def test_counsellor_late_outcome_needs_chat_and_a_list(fields: dict[str, Any], code: str) -> None:
-    """Without chat_id or outcome the frame is missing_field; a non-list is invalid_field."""
-    assert counsellor_error(frame(type="outcome", **fields)) == code
-
-
-def test_counsellor_text_limits() -> None:
-    """Counsellor text obeys the same emptiness and length rules as the visitor's."""
-    assert counsellor_error(frame(type="message", chat_id="c", text="  ")) == (
-        ErrorCode.INVALID_FIELD
-    )
-    assert counsellor_error(frame(type="message", chat_id="c", text="abc"), max_text_chars=2) == (
-        ErrorCode.TEXT_TOO_LONG
-    )
-
-
-def test_counsellor_cannot_send_visitor_only_types() -> None:
-    """A counsellor's 'start' or 'resume' frame is an unknown type."""
-    assert counsellor_error(frame(type="start", chat_id="c")) == ErrorCode.UNKNOWN_TYPE
-    assert counsellor_error(frame(type="resume", chat_id="c", token="t")) == ErrorCode.UNKNOWN_TYPE
-
-
-def test_counsellor_unknown_type_without_chat_id() -> None:
-    """An unknown counsellor type is unknown_type even when the frame has no chat_id."""
-    assert counsellor_error(frame(type="bogus")) == ErrorCode.UNKNOWN_TYPE
-
-
 # --- encoding ----------------------------------------------------------------------------
 
 
@@ -339,6 +232,20 @@ def test_error_frame() -> None:
     assert json.loads(raw)["code"] == "rate_limited"
 
 
+def test_error_frame_names_the_refused_frame_by_its_valid_ids_only() -> None:
+    """chat_id and client_id of the refused frame come back when they are fit to echo."""
+    error = ProtocolError(ErrorCode.NOT_YOUR_CHAT, "no")
+    sent = {"type": "note_get", "chat_id": "4f0c", "client_id": "k1"}
+    assert json.loads(error_frame(error, sent)) == {
+        "type": "error", "code": "not_your_chat", "message": "no", "chat_id": "4f0c",
+        "client_id": "k1",
+    }  # fmt: skip
+    for bad in ("\ud800", "x" * 65, 7, None, ""):
+        assert frame_refs({"chat_id": bad, "client_id": bad}) == {}
+    assert frame_refs({"chat_id": "a b", "client_id": "a b"}) == {"client_id": "a b"}
+    assert frame_refs(None) == {}
+
+
 def test_protocol_error_carries_code_and_detail() -> None:
     """ProtocolError keeps its code and detail apart and shows both in str()."""
     error = ProtocolError(ErrorCode.MISSING_FIELD, "field 'x' is required")
@@ -349,9 +256,10 @@ def test_protocol_error_carries_code_and_detail() -> None:
 # --- properties --------------------------------------------------------------------------
 
 ALL_ERROR_CODES = {value for name, value in vars(ErrorCode).items() if not name.startswith("_")}
-KNOWN_TYPES = ["start", "resume", "message", "typing", "end", "presence", "take", "bogus"]
+KNOWN_TYPES = [*VISITOR_FRAME_TYPES, *COUNSELLOR_FRAME_TYPES, "bogus"]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
+    | st.sampled_from(["\ud800", "c1", "support_talk", "available", "x" * 70]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
     max_leaves=12,
 )
@@ -369,6 +277,11 @@ field_names = st.sampled_from(
         "presence",
         "topic",
         "language",
+        "offset",
+        "user",
+        "to",
+        "reason",
+        "enabled",
     ]
 )
 frames = st.builds(
