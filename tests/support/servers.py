@@ -161,7 +161,8 @@ async def login(server: RunningServer, username: str, password: str = TEST_PASSW
         return cookie.value if cookie else ""
 
 
-async def open_console(server: RunningServer, username: str) -> Client:
+async def open_console(server: RunningServer, username: str, **hello: Any) -> Client:
+    """A signed-in console after its hello (``hello`` fields, e.g. ``presence="paused"``)."""
     session_id = await login(server, username)
     assert session_id, f"login failed for {username}"
     ws = await connect(
@@ -170,6 +171,6 @@ async def open_console(server: RunningServer, username: str) -> Client:
         additional_headers={"Cookie": f"__Host-nexus_session={session_id}"},
     )
     console = Client(ws)
-    await console.send(type="hello")
+    await console.send(type="hello", **hello)
     await console.expect("hello")
     return console
