@@ -167,6 +167,19 @@ async def test_password_spraying_drains_the_global_bucket(redis_url: str, staff_
         assert time.perf_counter() - started >= 0.8
 
 
+@pytest_asyncio.fixture
+async def frozen(redis_url: str, staff_file: Path) -> AsyncIterator[tuple[RunningServer, float]]:
+    """A lenient server whose clock stands still mid-way through a TOTP step, and that time:
+    a test's codes are then a known number of steps from the server's, however slow it runs."""
+    now_s = time.time() // 30 * 30 + 15
+    no_delay = ThrottleSettings(free_failures=10_000, global_burst=10_000, flood_delay_s=0.0)
+    settings = make_settings(redis_url, staff_file, free_port())
+    async with console_server(
+        settings, ConsoleSettings(throttle=no_delay), clock_ms=lambda: int(now_s * 1000)
+    ) as running:
+        yield running, now_s
+
+
 def _enable_totp(staff_file: Path, username: str) -> pyotp.TOTP:
     return pyotp.TOTP(StaffDirectory(staff_file).enable_totp(username))
 
@@ -183,21 +196,23 @@ async def test_totp_is_required_when_enabled(lenient: RunningServer, staff_file:
     assert (await post_login(lenient, "bo")).location == "/console/"  # others need no code
 
 
-async def test_totp_code_cannot_be_used_twice(lenient: RunningServer, staff_file: Path) -> None:
+async def test_totp_code_cannot_be_used_twice(
+    frozen: tuple[RunningServer, float], staff_file: Path
+) -> None:
     """A code that was accepted is refused when replayed, and so is an older step's code."""
+    lenient, now = frozen
     totp = _enable_totp(staff_file, "anna")
-    now = time.time()
     assert (await post_login(lenient, "anna", code=totp.at(now))).location == "/console/"
     assert (await post_login(lenient, "anna", code=totp.at(now))).location == FAILED
     assert (await post_login(lenient, "anna", code=totp.at(now - 30))).location == FAILED
 
 
 async def test_totp_accepts_one_step_of_drift_only(
-    lenient: RunningServer, staff_file: Path
+    frozen: tuple[RunningServer, float], staff_file: Path
 ) -> None:
     """A code one step old is accepted; two steps away, either way, is refused."""
+    lenient, now = frozen
     totp = _enable_totp(staff_file, "anna")
-    now = time.time()
     assert (await post_login(lenient, "anna", code=totp.at(now - 60))).location == FAILED
     assert (await post_login(lenient, "anna", code=totp.at(now + 60))).location == FAILED
     assert (await post_login(lenient, "anna", code=totp.at(now - 30))).location == "/console/"
