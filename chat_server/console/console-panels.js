@@ -36,6 +36,31 @@ export function alertText(text, { urgent = false } = {}) {
 
 /* --- queue -------------------------------------------------------------------------------- */
 
+// The queue frame lists the first QUEUE_PAGE chats; "Visa fler" asks for the next page with
+// queue_page, and the pages asked for are asked again after each queue frame.
+const QUEUE_PAGE = 50;
+let extraPages = 0;
+
+function queueRow(item) {
+  const li = document.createElement("li");
+  const mins = Math.floor(item.waited_s / 60);
+  const about = describe(item);
+  li.textContent = `${item.alias} · ${mins} min${about ? ` · ${about}` : ""} `;
+  const take = document.createElement("button");
+  take.type = "button";
+  take.textContent = "Ta (take)";
+  take.setAttribute("aria-label", `Ta ${item.alias} (take)`);
+  take.addEventListener("click", () => app.send({ type: "take", chat_id: item.chat_id }));
+  li.append(take);
+  return li;
+}
+
+function showMore(waiting) {
+  const shown = $("queue-list").children.length;
+  $("queue-more").hidden = shown >= waiting;
+  $("queue-more").textContent = `Visa fler i kön (${waiting - shown} till)`;
+}
+
 export function renderQueue(frame) {
   $("waiting").textContent = frame.waiting;
   const urgent = frame.chats.filter((c) => c.urgent).length;
@@ -43,21 +68,25 @@ export function renderQueue(frame) {
   $("queue-summary").textContent = frame.waiting
     ? `Längst väntan ${Math.floor(longest / 60)} min${urgent ? ` · ${urgent} brådskande` : ""}`
     : "Ingen väntar. (Nobody is waiting.)";
-  const list = $("queue-list");
-  list.replaceChildren();
-  for (const item of frame.chats) {
-    const li = document.createElement("li");
-    const mins = Math.floor(item.waited_s / 60);
-    const about = describe(item);
-    li.textContent = `${item.alias} · ${mins} min${about ? ` · ${about}` : ""} `;
-    const take = document.createElement("button");
-    take.type = "button";
-    take.textContent = "Ta (take)";
-    take.setAttribute("aria-label", `Ta ${item.alias} (take)`);
-    take.addEventListener("click", () => app.send({ type: "take", chat_id: item.chat_id }));
-    li.append(take);
-    list.append(li);
+  $("queue-list").replaceChildren(...frame.chats.map(queueRow));
+  showMore(frame.waiting);
+  for (let page = 1; page <= extraPages && page * QUEUE_PAGE < frame.waiting; page++) {
+    app.send({ type: "queue_page", offset: page * QUEUE_PAGE });
   }
+}
+
+export function renderQueuePage(frame) {
+  const list = $("queue-list");
+  if (frame.offset !== list.children.length) return; // a page of an older queue frame
+  list.append(...frame.chats.map(queueRow));
+  showMore(frame.waiting);
+}
+
+export function wireQueue() {
+  $("queue-more").addEventListener("click", () => {
+    extraPages += 1;
+    app.send({ type: "queue_page", offset: $("queue-list").children.length });
+  });
 }
 
 /* --- offers ------------------------------------------------------------------------------- */

@@ -7,7 +7,8 @@ import {
 } from "./console-chats.js";
 import {
   alertText, initPanels, openTransfer, receiveBackchannel, receiveBackchannelHistory,
-  receiveHand, removeOffer, renderQueue, showBreak, showOffer, transferFailed,
+  receiveHand, removeOffer, renderQueue, renderQueuePage, showBreak, showOffer, transferFailed,
+  wireQueue,
 } from "./console-panels.js";
 
 const WELLBEING_CHECK_MS = 60000;
@@ -32,7 +33,14 @@ let retry = 0;
 let me = { user: "", supervisor: false, outcomes: [], outcome_groups: {}, transfer_reasons: [] };
 let texts = [];
 let capacity = 0;
-let lastPresence = "";
+// The presence this tab had, kept for a reload (sessionStorage dies with the tab).
+const PRESENCE_KEY = "nexus-console-presence";
+let lastPresence = sessionStorage.getItem(PRESENCE_KEY) || "";
+
+function notePresence(value) {
+  $("presence").value = lastPresence = value;
+  sessionStorage.setItem(PRESENCE_KEY, value);
+}
 
 function send(frame, { quiet = false } = {}) {
   if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); return true; }
@@ -82,7 +90,7 @@ function connect() {
 
 function onHello(frame) {
   $("me").textContent = `${frame.name}${frame.role !== "counsellor" ? ` (${frame.role})` : ""}`;
-  $("presence").value = lastPresence = frame.presence;
+  notePresence(frame.presence);
   for (const input of document.querySelectorAll("input.csrf")) input.value = frame.csrf;
   $("service").textContent = "";
   capacity = frame.capacity;
@@ -108,8 +116,9 @@ function receive(frame) {
   switch (frame.type) {
     case "hello": onHello(frame); break;
     case "queue": renderQueue(frame); break;
+    case "queue_page": renderQueuePage(frame); break;
     case "presence":
-      $("presence").value = lastPresence = frame.presence;
+      notePresence(frame.presence);
       if (frame.reason === "offer_timeout") alertText("Du är pausad. (You are paused.)");
       break;
     case "auto_accept": $("auto-accept").checked = frame.enabled; break;
@@ -140,7 +149,7 @@ function wireHeader() {
     const value = e.target.value;
     send({ type: "presence", presence: value });
     if (lastPresence === "paused" && value === "available") send({ type: "break_over" });
-    lastPresence = value;
+    notePresence(value);
   });
   $("take-next").addEventListener("click", () => send({ type: "take" }));
   $("raise-hand").addEventListener("click", () => {
@@ -166,6 +175,7 @@ async function start() {
   initChats(shared);
   initPanels(shared);
   wireHeader();
+  wireQueue();
   applyLayout();
   const [profile, standard] = await Promise.all([
     loadJson("/console/api/me"), loadJson("/console/api/standard-texts"),
