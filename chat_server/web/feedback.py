@@ -1,10 +1,10 @@
 """``POST /api/feedback``: the anonymous post-chat survey (brukarundersökning).
 
 The widget sends ``{"token", "helped": 1-5 | null, "contact_again": "yes"|"no"|"unsure"|null}``
-with the one-time token of the ``feedback`` frame that follows ``ended``. The token only proves
-that a chat just ended; Redis knows it as a bare SHA-256 with no chat id, and it is used up here, so an
-answer can be neither linked to its chat nor sent twice. Answers are stored only as counts of
-the day. CORS for the allowed origins; no cookie is read or set.
+with the one-time token of the ``feedback`` frame that follows ``ended``. The token only
+proves that a chat just ended; Redis knows it as a bare SHA-256 with no chat id, and it is used
+up here, so an answer can be neither linked to its chat nor sent twice. Answers are stored
+only as counts of the day. CORS for the allowed origins; no cookie is read or set.
 """
 
 from __future__ import annotations
