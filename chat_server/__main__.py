@@ -59,6 +59,12 @@ async def _serve(settings: Settings, banner: Sequence[str] = ()) -> None:
 def _run(settings: Settings, banner: Sequence[str] = ()) -> None:
     """Serve until SIGINT/SIGTERM, with a private Redis when no REDIS_URL is given."""
     embedded: EmbeddedRedis | None = None
+    if settings.redis_url and settings.message_keys is None and not settings.demo:
+        raise SettingsError(
+            "NEXUS_MESSAGE_KEY is required with REDIS_URL: base64 of 32 random bytes, the same "
+            "on every instance (make one: python -c 'import secrets, base64; "
+            "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')"
+        )
     if not settings.redis_url:
         embedded = EmbeddedRedis().start()
         settings = settings.with_overrides(redis_url=embedded.url)
@@ -129,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AccountError, EmbeddedRedisError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

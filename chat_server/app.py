@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from .store.keys import Keys
 from .store.presence import PresenceStore
 from .store.routing import RoutingStore
 from .store.scripts import Scripts
+from .store.sealing import ChatSeals, MessageKeyring
 from .store.sessions import SessionStore
 from .web import auth_routes, handlers, health, pages, status_api
 from .web.appkeys import SERVICES
@@ -32,6 +34,17 @@ from .web.dispatcher import Dispatcher
 from .web.queue_watch import QueueWatch
 from .web.security import error_barrier, security_headers
 from .web.supervisor import add_supervisor_routes
+
+log = logging.getLogger(__name__)
+
+
+def message_keyring(settings: Settings) -> MessageKeyring:
+    """The configured keyring, or a random key for this process alone (``serve`` refuses to
+    start that way with a shared Redis: another instance could not read its chats)."""
+    if settings.message_keys is not None:
+        return settings.message_keys
+    log.warning("no NEXUS_MESSAGE_KEY: chat text is sealed with a key of this process alone")
+    return MessageKeyring.random()
 
 
 def build_services(settings: Settings) -> Services:
@@ -44,7 +57,14 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         redis=redis,
         keys=keys,
-        chats=ChatStore(redis, keys, scripts, settings.chat_ttl_s, wait=settings.redis.wait),
+        chats=ChatStore(
+            redis,
+            keys,
+            scripts,
+            settings.chat_ttl_s,
+            wait=settings.redis.wait,
+            seals=ChatSeals(redis, keys, message_keyring(settings)),
+        ),
         routing=RoutingStore(redis, keys, scripts, settings.chat_ttl_s),
         controls=ControlStore(redis, settings.redis_prefix),
         hours=build_opening_hours(

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from .callback_settings import CallbackConfig, CallbackConfigError
+from .crypto import KeySettingError
 from .envparse import EnvReader
 from .redis_settings import RedisConfig, RedisSettingsError
+from .store.sealing import MessageKeyring
 from .supervisor_config import SupervisorConfig, SupervisorConfigError
 from .web.console_settings import ConsoleSettings, ConsoleSettingsError
 
@@ -61,6 +63,8 @@ class Settings:
     default_handle_time_s: int = 1200
     overflow_wait_s: int = 600
     overflow_queue_length: int = 20
+    # Chat text sealed at rest (None: no NEXUS_MESSAGE_KEY; only one process may then serve)
+    message_keys: MessageKeyring | None = None
     # Callbacks (None: off, for want of NEXUS_CALLBACK_KEY) and the supervisor view
     callbacks: CallbackConfig | None = None
     supervisor: SupervisorConfig = field(default_factory=SupervisorConfig)
@@ -87,6 +91,19 @@ def _callbacks(env: Mapping[str, str], demo: bool) -> CallbackConfig | None:
     return CallbackConfig.from_env(env, demo=demo)
 
 
+def _message_keys(env: Mapping[str, str]) -> MessageKeyring | None:
+    current = env.get("NEXUS_MESSAGE_KEY", "").strip()
+    old = env.get("NEXUS_MESSAGE_OLD_KEYS", "").strip()
+    if not current:
+        if old:
+            raise KeySettingError("NEXUS_MESSAGE_OLD_KEYS needs a NEXUS_MESSAGE_KEY beside it")
+        return None
+    try:
+        return MessageKeyring.from_settings(current, old)
+    except KeySettingError as error:
+        raise KeySettingError(f"NEXUS_MESSAGE_KEY / NEXUS_MESSAGE_OLD_KEYS: {error}") from None
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -104,7 +121,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         callbacks = _callbacks(env, demo)
         console = ConsoleSettings.from_env(env)
         redis = RedisConfig.from_env(env)
+        message_keys = _message_keys(env)
     except (
+        KeySettingError,
         SupervisorConfigError,
         CallbackConfigError,
         ConsoleSettingsError,
@@ -146,6 +165,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         default_handle_time_s=read.whole("NEXUS_DEFAULT_HANDLE_TIME_S", 1200),
         overflow_wait_s=read.whole("NEXUS_OVERFLOW_WAIT_S", 600),
         overflow_queue_length=read.whole("NEXUS_OVERFLOW_QUEUE_LENGTH", 20),
+        message_keys=message_keys,
         callbacks=callbacks,
         supervisor=supervisor,
         console=console,

@@ -57,8 +57,13 @@ class FieldCipher:
 
     @classmethod
     def from_setting(cls, value: str) -> FieldCipher:
-        """Build from a configured key: base64 (standard or urlsafe, padding optional) of 32
-        random bytes, as made by ``generate_key``. Raises KeySettingError otherwise."""
+        """Build from a configured key (see ``key_from_setting``)."""
+        return cls(cls.key_from_setting(value))
+
+    @staticmethod
+    def key_from_setting(value: str) -> bytes:
+        """A configured key: base64 (standard or urlsafe, padding optional) of 32 random
+        bytes, as made by ``generate_key``. Raises KeySettingError otherwise."""
         text = value.strip()
         try:
             key = _b64decode(text.replace("+", "-").replace("/", "_"))
@@ -71,7 +76,7 @@ class FieldCipher:
                 f"the field key must decode to {KEY_BYTES} bytes, not {len(key)}; "
                 "make one with generate_key()"
             )
-        return cls(key)
+        return key
 
     def encrypt(self, plaintext: str, aad: bytes) -> str:
         """Encrypt under a fresh random nonce; the same input never gives the same token."""

@@ -20,7 +20,10 @@ from pathlib import Path
 
 import aiohttp
 
+from ..crypto import generate_key
+
 READY_TIMEOUT_S = 30.0
+BENCH_MESSAGE_KEY = generate_key()  # one key for every instance of this bench run
 LOG_TAIL_CHARS = 2000
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
@@ -224,6 +227,7 @@ def nexus_server(
     env = {
         **base_env,
         "REDIS_URL": redis_url,
+        "NEXUS_MESSAGE_KEY": BENCH_MESSAGE_KEY,
         "NEXUS_HOST": "127.0.0.1",
         "NEXUS_PORT": str(port),
         "NEXUS_PUBLIC_URL": f"http://127.0.0.1:{port}",

@@ -8,6 +8,7 @@ in one script.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -25,6 +26,7 @@ from .codec import as_str, str_dict
 from .connection import call_script
 from .keys import Keys
 from .scripts import Scripts
+from .sealing import MESSAGE, ChatSeals, MessageKeyring
 
 TOKEN_BYTES: Final = 24  # 192 bits
 CHAT_ID_BYTES: Final = 16
@@ -115,8 +117,11 @@ def _reject(code: str) -> ProtocolError:
 class ChatStore:
     def __init__(
         self, redis: Redis, keys: Keys, scripts: Scripts, chat_ttl_s: int,
-        wait: ReplicaWait | None = None,
+        wait: ReplicaWait | None = None, seals: ChatSeals | None = None,
     ) -> None:  # fmt: skip
+        """``seals`` seals the chats' text; every instance must share its keyring (the
+        default, a random key, suits one process only)."""
+        self.seals = seals or ChatSeals(redis, keys, MessageKeyring.random())
         self._wait = wait
         self._redis = redis
         self._keys = keys
@@ -143,6 +148,7 @@ class ChatStore:
             "tok": token_hash,
             "seq": 0,
         }
+        fields.update(self.seals.new_chat(chat_id))
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(k.chat(chat_id), mapping=fields)
             pipe.expire(k.chat(chat_id), ttl)
@@ -184,8 +190,11 @@ class ChatStore:
         kind: str = "msg",
         client_id: str = "",
     ) -> int:
-        """Append a message; returns its seq or raises ProtocolError (chat gone, not yours)."""
+        """Append a message (its text sealed); returns its seq or raises ProtocolError (chat
+        gone, not yours) or RedisError (UnreadableChat: this instance lacks the chat's key)."""
         k = self._keys
+        if kind == "msg":
+            text = await self.seals.seal(chat_id, MESSAGE, text)
         seq, status = await call_script(
             self._redis,
             self._scripts.post_event,
@@ -215,20 +224,39 @@ class ChatStore:
     async def history(self, chat_id: str, after_seq: int = 0) -> list[ChatEvent]:
         """Every stored event with seq > ``after_seq``, in order."""
         entries = await self._redis.xrange(self._keys.chat_stream(chat_id), f"0-{after_seq + 1}")
+        if not entries:
+            return []
+        cipher = await self.seals.cipher(chat_id)
         events = []
-        for entry_id, raw in entries or []:
+        for entry_id, raw in entries:
             fields = str_dict(raw)
+            kind = fields.get("kind", "msg")
+            text = fields.get("text", "")
             events.append(
                 ChatEvent(
-                    kind=fields.get("kind", "msg"),
+                    kind=kind,
                     sender=Sender(fields.get("from", "system")),
                     ts_ms=int(fields.get("ts", 0)),
                     seq=int(as_str(entry_id).split("-", 1)[1]),
-                    text=fields.get("text", ""),
+                    text=self.seals.open_with(cipher, chat_id, MESSAGE, text)
+                    if kind == "msg"
+                    else text,
                     extra={k: v for k, v in fields.items() if k not in _EVENT_FIELDS and v},
                 )
             )
         return events
+
+    def opened(self, chat_id: str, event: ChatEvent) -> ChatEvent | None:
+        """A live (pub/sub) event with its text opened, without I/O: None when this instance
+        has not met the chat yet (the caller reads the history instead). Raises
+        UnreadableChat."""
+        if event.kind != "msg":
+            return event
+        cipher = self.seals.cached(chat_id)
+        if cipher is None:
+            return None
+        text = self.seals.open_with(cipher, chat_id, MESSAGE, event.text)
+        return dataclasses.replace(event, text=text)
 
     async def claim(self, username: str, *, capacity: int, now_ms: int, chat_id: str = "") -> str:
         """Take ``chat_id`` (or the first waiting chat); returns the chat id or raises."""
@@ -261,6 +289,7 @@ class ChatStore:
         )
         if result[0] != "ok":
             raise _reject(str(result[0]))
+        self.seals.forget(chat_id)
         _, state, holder, enqueued, answered, topic, language, urgent = result
         return EndedChat(
             chat_id=chat_id,

@@ -7,6 +7,7 @@ exist without a TTL) and ``renew`` stretches them again while the chat lives on.
 
 Ownership is checked inside the scripts: a note is its author's and only while the chat is
 theirs; the back-channel of a chat is open to the chat's counsellor and to supervisors.
+Their text is sealed with the chat's key (:mod:`.sealing`), in Redis and on pub/sub alike.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 
 from ..domain.protocol import ErrorCode, ProtocolError
 from .codec import as_str, str_dict
+from .sealing import NOTE, STAFF, ChatSeals
 
 STAFF_STREAM_MAX_LEN: Final = 500
 
@@ -104,8 +106,9 @@ def _refuse(code: str) -> ProtocolError:
 
 
 class NotesStore:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, seals: ChatSeals) -> None:
         self._redis = redis
+        self._seals = seals
         self._prefix = prefix
         self.channel = f"{prefix}ch:console"
         self._note = redis.register_script(_NOTE)
@@ -127,11 +130,17 @@ class NotesStore:
 
     async def save_note(self, chat_id: str, username: str, text: str) -> None:
         """Replace ``username``'s note on their chat ('' deletes it); raises ProtocolError."""
-        await self._run_note(chat_id, username, text, write=True)
+        sealed = await self._seals.seal(chat_id, NOTE, text) if text else ""
+        await self._run_note(chat_id, username, sealed, write=True)
 
     async def note(self, chat_id: str, username: str) -> str:
         """``username``'s note on their chat ('' if none); raises ProtocolError."""
-        return await self._run_note(chat_id, username, "", write=False)
+        sealed = await self._run_note(chat_id, username, "", write=False)
+        return await self._seals.open(chat_id, NOTE, sealed) if sealed else ""
+
+    async def open_staff(self, chat_id: str, sealed: str) -> str:
+        """The text of a back-channel message as published (sealed); see ChatSeals.open."""
+        return await self._seals.open(chat_id, STAFF, sealed)
 
     async def post_staff(
         self,
@@ -153,7 +162,7 @@ class NotesStore:
                 "1" if privileged else "0",
                 name,
                 role,
-                text,
+                await self._seals.seal(chat_id, STAFF, text),
                 now_ms,
                 STAFF_STREAM_MAX_LEN,
                 self.channel,
@@ -173,8 +182,12 @@ class NotesStore:
         )
         if status != "ok":
             raise _refuse(str(status))
+        stored = await self._redis.xrange(f"{chat}:staff")
+        if not stored:
+            return as_str(alias), []
+        cipher = await self._seals.cipher(chat_id)
         entries = []
-        for entry_id, raw in await self._redis.xrange(f"{chat}:staff") or []:
+        for entry_id, raw in stored:
             fields = str_dict(raw)
             entries.append(
                 StaffEntry(
@@ -182,7 +195,7 @@ class NotesStore:
                     sender=fields.get("from", ""),
                     name=fields.get("name", ""),
                     role=fields.get("role", ""),
-                    text=fields.get("text", ""),
+                    text=self._seals.open_with(cipher, chat_id, STAFF, fields.get("text", "")),
                     ts_ms=int(fields.get("ts", 0)),
                 )
             )

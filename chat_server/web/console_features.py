@@ -57,9 +57,10 @@ class ConsoleFeatures:
         self.services = services
         self.settings = settings
         prefix = services.keys.prefix
-        self.notes = NotesStore(services.redis, prefix)
+        self.notes = NotesStore(services.redis, prefix, services.chats.seals)
         self.wellbeing = WellbeingStore(services.redis, prefix, settings.break_idle_reset_s)
         self._watcher: asyncio.Task[None] | None = None
+        self._opening: asyncio.Task[None] | None = None  # the last back-channel being opened
 
     def register(self) -> None:
         handlers = self.services.console_handlers
@@ -125,10 +126,33 @@ class ConsoleFeatures:
     def _on_console_nudge(self, _channel: str, data: str) -> None:
         try:
             payload = json.loads(data)
-            frame = json.dumps(payload["frame"], ensure_ascii=False, separators=(",", ":"))
-        except (ValueError, KeyError, TypeError):
+            frame = payload["frame"]
+            if frame.get("type") == "backchannel":  # sealed: opened in order, then sent
+                self._opening = asyncio.get_running_loop().create_task(
+                    self._open_backchannel(self._opening, payload, frame)
+                )
+                return
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignored a malformed console nudge")
             return
+        self._deliver(payload, frame)
+
+    async def _open_backchannel(
+        self, before: asyncio.Task[None] | None, payload: dict[str, Any], frame: dict[str, Any]
+    ) -> None:
+        """Open a published back-channel message after the one before it (order kept)."""
+        if before is not None:
+            with contextlib.suppress(Exception):
+                await before
+        try:
+            text = await self.notes.open_staff(str(frame["chat_id"]), str(frame["text"]))
+        except (RedisError, p.ProtocolError, KeyError):
+            log.warning("a back-channel message could not be opened here")
+            return
+        self._deliver(payload, {**frame, "text": text})
+
+    def _deliver(self, payload: dict[str, Any], frame_data: dict[str, Any]) -> None:
+        frame = json.dumps(frame_data, ensure_ascii=False, separators=(",", ":"))
         users = payload.get("users")
         to_users = set(users) if isinstance(users, list) else set()
         to_supervisors = payload.get("supervisors") is True

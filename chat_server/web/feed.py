@@ -10,8 +10,10 @@ from redis.exceptions import RedisError
 
 from ..domain.delivery import Arrival, classify, fill_gap
 from ..domain.models import ChatEvent
+from ..domain.protocol import SERVICE_UNAVAILABLE, CloseCode, ProtocolError, error_frame
 from ..store.chats import ChatStore, event_from_payload
 from ..store.hub import Hub
+from ..store.sealing import UnreadableChat
 from .peer import Peer
 
 log = logging.getLogger(__name__)
@@ -29,11 +31,17 @@ class _LastDecoded:
         self._data: str | None = None
         self._event: ChatEvent | None = None
 
-    def event(self, data: str) -> ChatEvent:
-        """The event in ``data``; raises ValueError, KeyError or TypeError when malformed."""
+    def event(
+        self, data: str, open_text: Callable[[ChatEvent], ChatEvent | None]
+    ) -> ChatEvent | None:
+        """The event in ``data`` with its text opened by ``open_text`` (None: it cannot be
+        opened without I/O); raises ValueError, KeyError or TypeError when malformed, and
+        UnreadableChat."""
         if data is not self._data or self._event is None:
             self._data, self._event = None, None
-            self._event = event_from_payload(json.loads(data))
+            self._event = open_text(event_from_payload(json.loads(data)))
+            if self._event is None:
+                return None
             self._data = data
         return self._event
 
@@ -104,6 +112,7 @@ class ChatFeed:
         for event in events:
             if event.kind == "ended":
                 self.ended = True
+                self._store.seals.forget(self.chat_id)
             frame = self._render(self.chat_id, event)
             if frame is not None:
                 frames.append(frame)
@@ -118,8 +127,13 @@ class ChatFeed:
     async def _catch_up(self, incoming: ChatEvent | None = None) -> list[str]:
         try:
             fetched = await self._store.history(self.chat_id, self.last_seq)
+        except UnreadableChat:
+            self._unreadable()
+            return []
         except RedisError:
             fetched = []  # Redis is away; the next resync fills it in
+        except ProtocolError:
+            fetched = []  # the chat is gone: its 'ended' nudge is on its way
         events, self.last_seq = fill_gap(self.last_seq, fetched, incoming)
         frames = self._frames(events)
         self._notify_end()  # what it queues runs after these frames, which the writer sends now
@@ -127,9 +141,15 @@ class ChatFeed:
 
     def _on_nudge(self, _channel: str, data: str) -> None:
         try:
-            event = _decoded.event(data)
+            event = _decoded.event(data, lambda e: self._store.opened(self.chat_id, e))
         except (ValueError, KeyError, TypeError):
             log.warning("ignored a malformed chat nudge")
+            return
+        except UnreadableChat:
+            self._unreadable()
+            return
+        if event is None:  # this instance has not read the chat's key yet: the history has it
+            self._defer(self._catch_up)
             return
         if not event.seq:  # transient: typing, visitor presence
             frame = self._render(self.chat_id, event)
@@ -149,6 +169,12 @@ class ChatFeed:
             self._notify_end()
             return
         self._defer(lambda: self._catch_up(event))
+
+    def _unreadable(self) -> None:
+        """This instance lacks the chat's key: say so and close, so the client reconnects
+        (to an instance that has it) with nothing lost."""
+        self._peer.send(error_frame(SERVICE_UNAVAILABLE, {"chat_id": self.chat_id}))
+        self._peer.close_soon(CloseCode.SERVICE_UNAVAILABLE, "cannot read this chat here")
 
     async def _arrive(self, event: ChatEvent) -> list[str]:
         # Classified in the writer when it was queued behind a deferred step.

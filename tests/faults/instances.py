@@ -19,8 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import redis
 
 from chat_server.config import REPO_DIR
+from chat_server.crypto import purpose_aad
+from chat_server.store.codec import as_str, str_dict
+from chat_server.store.sealing import MESSAGE, MessageKeyring, chat_cipher
 from tests.support.nginx import RunningNginx, start_nginx
 from tests.support.redis_nodes import free_port
 
@@ -29,6 +33,8 @@ STOP_TIMEOUT_S = 10.0
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 # A fixed callback key for tests: base64 of 32 bytes (the callback API refuses to start without).
 TEST_CALLBACK_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
+# The message key every test instance shares (chat text is sealed with it).
+TEST_MESSAGE_KEY = base64.urlsafe_b64encode(bytes(range(32, 64))).decode()
 
 
 @dataclass
@@ -71,6 +77,20 @@ class ServerProcess:
                 self.kill()
 
 
+def stored_texts(client: redis.Redis, chat_id: str) -> list[str]:
+    """A chat's messages as Redis holds them (sealed), opened with the servers' test key."""
+    salt, kid = (as_str(v) for v in client.hmget(f"nx:chat:{chat_id}", ["salt", "kid"]))
+    key = MessageKeyring.from_settings(TEST_MESSAGE_KEY).key(kid)
+    assert key is not None, "the chat was sealed under another key"
+    cipher = chat_cipher(key, base64.b64decode(salt))
+    entries = [str_dict(fields) for _, fields in client.xrange(f"nx:chat:{chat_id}:log")]
+    return [
+        cipher.decrypt(f["text"], purpose_aad(MESSAGE, chat_id))
+        for f in entries
+        if f.get("kind") == "msg"
+    ]
+
+
 def server_env(workdir: Path, port: int, settings: Mapping[str, str]) -> dict[str, str]:
     """The process environment: the caller's, minus any NEXUS_*/REDIS_* it had, plus ours."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEXUS_", "REDIS_"))}
@@ -83,6 +103,7 @@ def server_env(workdir: Path, port: int, settings: Mapping[str, str]) -> dict[st
         NEXUS_SWEEP_INTERVAL_S="1",
         NEXUS_LOG_LEVEL="DEBUG",  # the privacy scans want everything the server could say
         NEXUS_CALLBACK_KEY=TEST_CALLBACK_KEY,
+        NEXUS_MESSAGE_KEY=TEST_MESSAGE_KEY,
     )
     env.update(settings)
     return env

@@ -24,7 +24,12 @@ from tests.faults.clients import (
     login,
     visitor_connector,
 )
-from tests.faults.instances import ServerProcess, established_peers, start_deployment
+from tests.faults.instances import (
+    ServerProcess,
+    established_peers,
+    start_deployment,
+    stored_texts,
+)
 from tests.support.nginx import client_ssl_context, require_nginx
 from tests.support.redis_nodes import INSPECTOR, RedisNode
 
@@ -126,8 +131,7 @@ async def test_clients_of_a_killed_instance_resume_on_the_other_without_loss_or_
 
         # Nothing was stored twice: one seq per text, in both views and in Redis.
         inspector = redis_node.client(INSPECTOR, passwords[INSPECTOR])
-        stored = [f["text"] for _, f in inspector.xrange(f"nx:chat:{chat_id}:log")
-                  if f.get("kind") == "msg"]  # fmt: skip
+        stored = stored_texts(inspector, chat_id)
         inspector.close()
         for texts in (stored, [m["text"] for m in visitor.messages.values()],
                       [m["text"] for m in seen_by_console().values()]):  # fmt: skip

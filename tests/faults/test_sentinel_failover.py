@@ -19,7 +19,7 @@ from chat_server.redis_settings import ReplicaWait
 from chat_server.store import connection
 from chat_server.store.connection import call_script, connect
 from tests.faults.clients import open_chat
-from tests.faults.instances import launch_server, wait_ready
+from tests.faults.instances import launch_server, stored_texts, wait_ready
 from tests.support.redis_nodes import INSPECTOR, start_data_node, start_sentinel_setup
 
 pytestmark = pytest.mark.slow
@@ -112,8 +112,7 @@ async def test_the_chat_continues_after_the_primary_fails_over(
         assert new_primary.info("replication")["role"] == "master"
         assert setup.replica.port in setup.named_primary_ports()
         assert any(c["name"] == "nexus-chat" for c in new_primary.client_list())
-        stored = [fields["text"] for _, fields in new_primary.xrange(f"nx:chat:{chat_id}:log")
-                  if fields.get("kind") == "msg"]  # fmt: skip
+        stored = stored_texts(new_primary, chat_id)
         new_primary.close()
         acknowledged = ["hej", "hej, välkommen"] + [
             f"{who} {i}" for i in range(MESSAGES_EACH_WAY) for who in ("besökare", "rådgivare")

@@ -24,6 +24,7 @@ from chat_server.web.security import PrivacyAccessLogger
 
 TEST_PASSWORD = "correct horse battery staple"
 TEST_CALLBACK_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+TEST_MESSAGE_KEY = "HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4"  # the same for every instance
 _HASH = HASHER.hash(TEST_PASSWORD)
 
 
@@ -51,6 +52,7 @@ def make_settings(redis_url: str, staff_file: Path, port: int, **overrides: Any)
         "NEXUS_DATA_DIR": str(staff_file.parent),
         "NEXUS_SWEEP_INTERVAL_S": "1",
         "NEXUS_CALLBACK_KEY": TEST_CALLBACK_KEY,
+        "NEXUS_MESSAGE_KEY": TEST_MESSAGE_KEY,
         "NEXUS_STATS_DIR": str(staff_file.parent / "stats"),
     }
     return load_settings(env, **overrides)
