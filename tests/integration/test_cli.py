@@ -293,3 +293,14 @@ def test_demo_starts_serves_and_cleans_up(tmp_path: Path) -> None:
     demo_account = StaffDirectory(tmp_path / "data" / "staff.json").get("demo")
     assert verify_password(demo_account, second)
     assert not verify_password(demo_account, first)
+
+
+def test_serve_with_a_shared_redis_needs_a_message_key(tmp_path: Path, redis_url: str) -> None:
+    """Without NEXUS_MESSAGE_KEY, instances on one Redis could not read each other's chats:
+    serve refuses to start, saying what to set; a bad key is refused without echoing it."""
+    refused = run_cli(tmp_path, "serve", REDIS_URL=redis_url, NEXUS_PORT=str(free_port()))
+    assert refused.returncode == 2
+    assert "NEXUS_MESSAGE_KEY is required with REDIS_URL" in refused.stderr
+    bad = run_cli(tmp_path, "serve", REDIS_URL=redis_url, NEXUS_MESSAGE_KEY="c2hvcnQ-hemligt")
+    assert bad.returncode == 2 and "message key" in bad.stderr
+    assert "c2hvcnQ-hemligt" not in bad.stderr
