@@ -7,7 +7,6 @@ security middleware's default).
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from ..domain.callbacks import (
 from ..domain.ratelimit import Bucket, take
 from ..store.callbacks import CallbackStore, CreatedRequest, DuplicateRequest, StoredRequest
 from .appkeys import SERVICES
+from .bodies import UnreadableBody, read_json_object
 
 ADDRESS_KEY_ROTATE_S: Final = 3600
 MAX_TRACKED_ADDRESSES: Final = 50_000
@@ -207,12 +207,14 @@ async def preflight(request: web.Request) -> web.Response:
     return response
 
 
-async def _body(request: web.Request) -> dict[str, Any] | None:
+async def _body(request: web.Request) -> dict[str, Any] | web.Response:
+    """The JSON object posted, or the answer for a body that is not one: 400 invalid_json
+    (not UTF-8 JSON, not an object, nested too deep, a lone surrogate in a string), 413
+    too_large."""
     try:
-        data = json.loads(await request.text())
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+        return await read_json_object(request)
+    except UnreadableBody as error:
+        return _answer(request, {"error": error.code}, error.status)
 
 
 async def form_info(request: web.Request) -> web.Response:
@@ -243,8 +245,8 @@ async def form_info(request: web.Request) -> web.Response:
 async def create_request(request: web.Request) -> web.Response:
     service = request.app[CALLBACKS]
     data = await _body(request)
-    if data is None:
-        return _answer(request, {"error": "invalid_json"}, 400)
+    if isinstance(data, web.Response):
+        return data
     try:
         created = await submit_request(
             service, CallbackRequestIn.from_json(data), client_address(request)
@@ -267,13 +269,14 @@ async def _act_on_code(
     respond: Callable[[CallbackService, _Found], dict[str, Any]],
 ) -> web.Response:
     """What the status and cancel endpoints share: the body's ``code`` (a non-string counts
-    as "") goes to ``act``, which guards and counts guesses. Answers 400 for a body that is
-    not a JSON object, 429 when guessing is rate limited, 404 when ``act`` finds nothing
-    (None or False), else 200 with ``respond``'s body for what it found."""
+    as "") goes to ``act``, which guards and counts guesses. Answers 400 or 413 for a body
+    that is not a JSON object (see ``_body``), 429 when guessing is rate limited, 404 when
+    ``act`` finds nothing (None or False), else 200 with ``respond``'s body for what it
+    found."""
     service = request.app[CALLBACKS]
     data = await _body(request)
-    if data is None:
-        return _answer(request, {"error": "invalid_json"}, 400)
+    if isinstance(data, web.Response):
+        return data
     code = data.get("code")
     try:
         found = await act(service, code if isinstance(code, str) else "", client_address(request))

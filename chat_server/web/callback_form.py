@@ -24,6 +24,7 @@ from ..domain.callbacks import (
     Window,
     next_window,
 )
+from .bodies import UnreadableBody, read_form
 from .callback_api import (
     CALLBACKS,
     CallbackService,
@@ -87,6 +88,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "not_found": "Vi hittade ingen förfrågan med den koden. Den kan vara avslutad, "
         "avbruten eller ha gått ut, eller så blev koden fel.",
         "limited": "För många försök just nu. Vänta en stund och försök igen.",
+        "unreadable": "Formuläret kunde inte läsas. Fyll i det igen och skicka.",
         "new": "Gör en ny förfrågan",
     },
     "en": {
@@ -139,9 +141,15 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "not_found": "We found no request with that code. It may be finished, cancelled or "
         "expired, or the code was mistyped.",
         "limited": "Too many attempts right now. Please wait a while and try again.",
+        "unreadable": "The form could not be read. Please fill it in again and send it.",
         "new": "Make a new request",
     },
 }
+# A posted form that could not be read at all (broken encoding or framing, too large): shown
+# in the summary only, linking to the first field, where filling it in again begins.
+UNREADABLE_FORM: Final = FieldError(
+    "form", "unreadable", TEXT["sv"]["unreadable"], TEXT["en"]["unreadable"]
+)
 TOPIC_NAMES: Final = {
     "violence_close": ("Våld i nära relation", "Violence in a close relationship"),
     "honour": ("Hedersrelaterat våld och förtryck", "Honour-related violence and oppression"),
@@ -246,6 +254,8 @@ def _error_text(error: FieldError, lang: str) -> str:
 
 
 def _anchor(field: str) -> str:
+    if field == "form":
+        return "phone"
     return "window-1-date" if field == "windows" else f"{field}-date" if "-" in field else field
 
 
@@ -419,8 +429,11 @@ async def form_page(request: web.Request) -> web.Response:
 async def form_submit(request: web.Request) -> web.Response:
     service, lang = request.app[CALLBACKS], _lang(request)
     t = TEXT[lang]
-    posted = await request.post()
-    values = {name: value for name, value in posted.items() if isinstance(value, str)}
+    try:
+        values = await read_form(request)
+    except UnreadableBody as error:
+        fresh = {"language": lang}
+        return _form_page(service, lang, fresh, [UNREADABLE_FORM], status=error.status)
     try:
         raw = CallbackRequestIn.from_form(values)
         created = await submit_request(service, raw, client_address(request))
@@ -469,8 +482,11 @@ async def status_page(request: web.Request) -> web.Response:
 async def status_submit(request: web.Request) -> web.Response:
     service, lang = request.app[CALLBACKS], _lang(request)
     t = TEXT[lang]
-    posted = await request.post()
-    code = str(posted.get("code", ""))[:64]
+    try:
+        posted = await read_form(request)
+    except UnreadableBody as error:
+        return _status_page(lang, _status_form(lang, "", t["unreadable"]), status=error.status)
+    code = posted.get("code", "")[:64]
     cancel = posted.get("action") == "cancel"
     address = client_address(request)
     try:
