@@ -21,6 +21,7 @@ from ..services import Services
 from ..store.login_throttle import LoginThrottle, ThrottleSettings
 from ..store.sessions import StaffSession
 from .appkeys import SERVICES
+from .bodies import UnreadableBody, read_form
 from .security import same_origin_request
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,9 @@ async def current_staff(
     could not reach Redis)."""
     services = request.app[SERVICES]
     session_id = request.cookies.get(SESSION_COOKIE, "")
-    session = await services.sessions.get(session_id, services.clock_ms()) if session_id else None
+    # Our ids are ASCII; a cookie with other bytes (kept as lone surrogates) cannot be one.
+    known = session_id.isascii() and bool(session_id)
+    session = await services.sessions.get(session_id, services.clock_ms()) if known else None
     if session is None:
         return None
     account = services.staff.get(session.username)
@@ -81,7 +84,10 @@ def csrf_ok(request: web.Request, session: StaffSession, form_token: str = "") -
     if not same_origin_request(request, services.settings.origin):
         return False
     sent = request.headers.get(CSRF_HEADER, "") or form_token
-    return bool(sent) and hmac.compare_digest(sent.encode(), session.csrf_token.encode())
+    # surrogatepass: a header's undecodable bytes arrive as lone surrogates; they never match.
+    return bool(sent) and hmac.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), session.csrf_token.encode()
+    )
 
 
 def login_throttle(request: web.Request) -> LoginThrottle:
@@ -123,11 +129,24 @@ async def _rehash_if_needed(services: Services, account: StaffAccount, password:
             log.warning("could not store a rehashed password: %s", type(error).__name__)
 
 
+async def _form(request: web.Request) -> dict[str, str]:
+    """The posted form's text fields; a plain 400 (413 when too large) for a form that cannot
+    be read."""
+    try:
+        return await read_form(request)
+    except UnreadableBody as error:
+        if error.status == 413:
+            raise web.HTTPRequestEntityTooLarge(
+                request.client_max_size, request.content_length or 0
+            ) from None
+        raise web.HTTPBadRequest(text="the form could not be read") from None
+
+
 async def _verified_account(request: web.Request, services: Services) -> StaffAccount | None:
-    form = await request.post()
-    username = str(form.get("username", ""))[:64].strip().lower()
-    password = str(form.get("password", ""))[:1024]
-    code = str(form.get("code", ""))[:16]
+    form = await _form(request)
+    username = form.get("username", "")[:64].strip().lower()
+    password = form.get("password", "")[:1024]
+    code = form.get("code", "")[:16]
     throttle = login_throttle(request)
     await asyncio.sleep(await throttle.wait_before_check_s(username, services.clock_ms()))
     started = time.monotonic()
@@ -176,10 +195,10 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if not same_origin_request(request, services.settings.origin):
         raise web.HTTPForbidden(text="foreign origin")
     staff = await current_staff(request)
-    form = await request.post()
+    form = await _form(request)
     if staff is not None:
         _, session = staff
-        if not csrf_ok(request, session, str(form.get("csrf", ""))):
+        if not csrf_ok(request, session, form.get("csrf", "")):
             raise web.HTTPForbidden(text="missing or wrong CSRF token")
         await services.sessions.delete(session.session_id, session.username)
         await services.sessions.revoke_sockets(session)
@@ -194,8 +213,8 @@ async def logout_everywhere(request: web.Request) -> web.StreamResponse:
     staff = await current_staff(request)
     if staff is None:
         raise web.HTTPSeeOther("/console/login")
-    form = await request.post()
-    if not csrf_ok(request, staff[1], str(form.get("csrf", ""))):
+    form = await _form(request)
+    if not csrf_ok(request, staff[1], form.get("csrf", "")):
         raise web.HTTPForbidden(text="missing or wrong CSRF token")
     await services.sessions.delete_all_for(staff[0].username)
     response = web.HTTPSeeOther("/console/login")

@@ -7,7 +7,6 @@ alias or message: only a successful claim opens them, and only for the claimer.
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from typing import Any, Final
@@ -19,14 +18,12 @@ from ..domain.callbacks import Outcome, WorklistEntry, WorkStatus, order_worklis
 from ..domain.models import Role, StaffAccount
 from ..store.callbacks import ClaimTaken, NotDue, NotLockHolder, RequestGone, StoredRequest
 from ..store.sessions import StaffSession
-from .appkeys import SERVICES
-from .auth_routes import current_staff
+from .auth_routes import csrf_ok, current_staff
+from .bodies import UnreadableBody, read_json_object
 from .callback_api import CALLBACKS, CallbackService, window_json
 from .pages import CONSOLE_DIR
-from .security import same_origin_request
 
 WORKLIST_ROLES: Final = frozenset({Role.COUNSELLOR, Role.SUPERVISOR})
-CSRF_HEADER: Final = "X-CSRF-Token"
 _REQUEST_ID_RE: Final = re.compile(r"[0-9a-f]{24}")
 
 
@@ -52,13 +49,8 @@ async def _staff(request: web.Request, *, change: bool) -> tuple[StaffAccount, S
     account, session = staff
     if account.role not in WORKLIST_ROLES:
         raise _json_error(403, "role")
-    if change:
-        sent = request.headers.get(CSRF_HEADER, "")
-        origin = request.app[SERVICES].settings.origin
-        if not same_origin_request(request, origin) or not hmac.compare_digest(
-            sent.encode(), session.csrf_token.encode()
-        ):
-            raise _json_error(403, "csrf")
+    if change and not csrf_ok(request, session):
+        raise _json_error(403, "csrf")
     return account, session
 
 
@@ -188,9 +180,8 @@ async def record_outcome(request: web.Request) -> web.Response:
     service = request.app[CALLBACKS]
     request_id = _request_id(request)
     try:
-        body = await request.json()
-        outcome = Outcome(str(body.get("outcome")) if isinstance(body, dict) else "")
-    except ValueError:
+        outcome = Outcome(str((await read_json_object(request)).get("outcome")))
+    except (UnreadableBody, ValueError):
         raise _json_error(400, "invalid_outcome") from None
     try:
         decision = await service.store.record_outcome(

@@ -6,7 +6,6 @@ Written through the shared ControlStore, which every instance's ``/api/status`` 
 
 from __future__ import annotations
 
-import json
 import logging
 import unicodedata
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from aiohttp import web
 
 from ..store.controls import Controls
 from .appkeys import SERVICES
+from .bodies import UnreadableBody, read_json_object
 from .supervision import check_csrf, json_error, require_supervisor
 
 log = logging.getLogger(__name__)
@@ -36,16 +36,26 @@ async def _body(request: web.Request) -> tuple[str, dict[str, Any]]:
     account, session = await require_supervisor(request)
     check_csrf(request, session)
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise json_error(web.HTTPRequestEntityTooLarge, "too_large", "För stor. / Too large.")
+        raise _too_large(request)
     try:
-        body = json.loads(await request.text())
-    except ValueError:
+        body = await read_json_object(request)
+    except UnreadableBody as error:
+        if error.status == 413:
+            raise _too_large(request) from None
         raise json_error(
-            web.HTTPBadRequest, "invalid_json", "Ogiltig JSON. / Invalid JSON."
+            web.HTTPBadRequest, "invalid_json", "Ett JSON-objekt väntas. / A JSON object, please."
         ) from None
-    if not isinstance(body, dict):
-        raise json_error(web.HTTPBadRequest, "invalid_json", "Ett JSON-objekt. / A JSON object.")
     return account.username, body
+
+
+def _too_large(request: web.Request) -> web.HTTPException:
+    return json_error(
+        web.HTTPRequestEntityTooLarge,
+        "too_large",
+        "För stor. / Too large.",
+        max_size=MAX_BODY_BYTES,
+        actual_size=request.content_length or MAX_BODY_BYTES + 1,
+    )
 
 
 def _text(body: dict[str, Any], field: str) -> str:

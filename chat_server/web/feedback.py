@@ -9,7 +9,6 @@ only as counts of the day. CORS for the allowed origins; no cookie is read or se
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from aiohttp import web
@@ -17,6 +16,7 @@ from redis.exceptions import RedisError
 
 from ..domain.stats import CONTACT_AGAIN_ANSWERS
 from .appkeys import SERVICES
+from .bodies import UnreadableBody, parse_json, read_body
 from .security import origin_allowed
 from .supervision import SUPERVISION
 
@@ -55,13 +55,13 @@ async def submit_feedback(request: web.Request) -> web.StreamResponse:
     services, supervision = request.app[SERVICES], request.app[SUPERVISION]
     if not origin_allowed(request, services.settings.allowed_origins):
         return _refuse(request, 403, "origin_not_allowed")
-    raw = await request.read()
-    if len(raw) > MAX_BODY_BYTES:
-        return _refuse(request, 413, "too_large")
     try:
-        parsed = _answers(json.loads(raw))
-    except ValueError:
-        return _refuse(request, 400, "invalid_json")
+        raw = await read_body(request)
+        if len(raw) > MAX_BODY_BYTES:
+            raise UnreadableBody(413)
+        parsed = _answers(parse_json(raw))
+    except UnreadableBody as error:
+        return _refuse(request, error.status, error.code)
     if isinstance(parsed, str):
         response = web.json_response({"error": "invalid_field", "field": parsed}, status=422)
         return _cors(request, response)

@@ -39,8 +39,12 @@ async def widget_asset(request: web.Request) -> web.StreamResponse:
     """Widget files, embeddable from the allowed origins (CORS for its JSON data)."""
     settings = request.app[SERVICES].settings
     root = settings.widget_dir.resolve()
-    target = (root / request.match_info["path"]).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
+    try:
+        target = (root / request.match_info["path"]).resolve()
+        found = target.is_relative_to(root) and target.is_file()
+    except (ValueError, OSError):  # a NUL byte, or a name too long for the file system
+        found = False
+    if not found:
         raise web.HTTPNotFound()
     response = web.FileResponse(
         target,

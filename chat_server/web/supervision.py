@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -14,11 +13,9 @@ from ..stats_archive import StatsArchive, StatsRollup
 from ..store.sessions import StaffSession
 from ..store.stats import StatsStore
 from ..supervisor_config import SupervisorConfig
-from .appkeys import SERVICES
-from .auth_routes import current_staff
+from .auth_routes import csrf_ok, current_staff
 from .live_view import LiveMonitor
 from .metrics import MetricsServer, ServiceMetrics
-from .security import same_origin_request
 
 SUPERVISOR_ROLES: Final = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
@@ -39,10 +36,13 @@ class Supervision:
 SUPERVISION = web.AppKey("supervision", Supervision)
 
 
-def json_error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
-    """An HTTP error with a JSON body ``{"error": code, "message": "svenska / English"}``."""
+def json_error(
+    status: type[web.HTTPException], code: str, message: str, **init: Any
+) -> web.HTTPException:
+    """An HTTP error with a JSON body ``{"error": code, "message": "svenska / English"}``;
+    ``init`` holds what the class itself needs (``max_size`` and ``actual_size`` for a 413)."""
     body = json.dumps({"error": code, "message": message}, ensure_ascii=False)
-    return status(text=body, content_type="application/json")
+    return status(text=body, content_type="application/json", **init)
 
 
 async def require_supervisor(request: web.Request) -> tuple[StaffAccount, StaffSession]:
@@ -60,11 +60,7 @@ async def require_supervisor(request: web.Request) -> tuple[StaffAccount, StaffS
 def check_csrf(request: web.Request, session: StaffSession) -> None:
     """Raises 403 unless the request comes from our own origin with the session's CSRF token
     in the ``X-CSRF-Token`` header."""
-    origin = request.app[SERVICES].settings.origin
-    sent = request.headers.get("X-CSRF-Token", "")
-    if not same_origin_request(request, origin) or not hmac.compare_digest(
-        sent.encode(), session.csrf_token.encode()
-    ):
+    if not csrf_ok(request, session):
         raise json_error(
             web.HTTPForbidden,
             "csrf",
