@@ -14,8 +14,11 @@ class BenchPlan:
     instances: int = 1
     # Latency: chats held open between visitors and counsellor bots while the load runs.
     chats: int = 200
-    bots: int = 10  # counsellor accounts (each signs in once)
-    consoles: int = 40  # console connections over those accounts, each holding chats/consoles
+    # Counsellor accounts, each signed in once: one per console connection and per claiming
+    # console (at least max(consoles, claims)), since every console of one account follows
+    # the chats any of them takes.
+    bots: int = 100
+    consoles: int = 40  # console connections, one account each, holding chats/consoles
     bot_capacity: int = 60
     fixed_rates_per_s: tuple[int, ...] = (200, 1000)
     fixed_duration_s: float = 3.0
@@ -46,6 +49,10 @@ class BenchPlan:
     reconnect_visitors: int = 1000
     reconnect_timeout_s: float = 60.0
 
+    def __post_init__(self) -> None:
+        if self.bots < max(self.consoles, self.claims):
+            raise ValueError("bots must cover every console and every claiming console")
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -56,7 +63,7 @@ QUICK = replace(
     FULL,
     quick=True,
     chats=40,
-    bots=4,
+    bots=20,
     consoles=8,
     bot_capacity=30,
     fixed_duration_s=2.0,

@@ -135,8 +135,8 @@ async def nexus_rig(
     visitor_server: Child, console_server: Child, cookies: list[str], chats: int, consoles: int
 ) -> NexusRig:
     """``chats`` visitors on ``visitor_server``, taken by ``consoles`` console connections on
-    ``console_server`` signed in with ``cookies`` (round robin; an account may have several
-    consoles open, as a counsellor with two screens would)."""
+    ``console_server`` signed in with ``cookies``, one account each (every console of an
+    account follows the chats any of them takes, so a shared account would count twice)."""
     rig = NexusRig(
         "nexus", chat_of_pair=[""] * chats, bot_of_pair=[-1] * chats, redis_client_name="nexus"
     )
