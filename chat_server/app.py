@@ -154,8 +154,8 @@ def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
             web.post("/console/login", auth_routes.login),
             web.post("/console/logout", auth_routes.logout),
             web.get("/widget/{path:.+}", pages.widget_asset),
-            web.static("/console/assets", pages.CONSOLE_DIR, append_version=False),
-            web.static("/static", pages.STATIC_DIR),
+            pages.static_files("/console/assets", pages.CONSOLE_DIR),
+            pages.static_files("/static", pages.STATIC_DIR),
         ]
     )
     return app

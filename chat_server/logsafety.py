@@ -12,7 +12,10 @@ factory once. For each record, from any logger:
   placeholder unless they are numbers: the library's fixed message text stays readable;
 - address-like strings (IPv4, IPv6) left in the message text are replaced too;
 - an exception is kept as its type and the traceback's frames (file, line, function), never
-  its message: ``exc_info`` becomes a ready ``exc_text``, which every formatter prints.
+  its message: ``exc_info`` becomes a ready ``exc_text``, which every formatter prints;
+- a request the client broke (aiohttp's HTTP errors with a 4xx code: an unparsable request
+  line or header, a body whose encoding lies) is no server fault: its record becomes one INFO
+  line naming the error's type and code, without a traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import traceback
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Final
+
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 OWN_LOGGER: Final = "chat_server"
 REDACTED: Final = "‹redacted›"
@@ -69,10 +75,25 @@ def safe_traceback(
     return f"Traceback (most recent call last, message withheld):\n{frames}{name}"
 
 
+def _client_fault(exc: BaseException | None) -> int:
+    """The 4xx code of an HTTP error the client caused, else 0 (a body that does not decode
+    as its headers say is a 400 too: aiohttp meets it again when it drains the body)."""
+    if isinstance(exc, RequestPayloadError):
+        return 400
+    code = exc.code if isinstance(exc, HttpProcessingError) else 0
+    return code if isinstance(code, int) and 400 <= code < 500 else 0
+
+
 def redact(record: logging.LogRecord) -> logging.LogRecord:
     """Make ``record`` safe in place (see the module docstring); returns it."""
     if not (record.name == OWN_LOGGER or record.name.startswith(OWN_LOGGER + ".")):
         record.args = _safe_args(record.args)
+        fault = _client_fault(record.exc_info[1] if record.exc_info else None)
+        if fault and record.exc_info:
+            name = type(record.exc_info[1]).__qualname__
+            record.msg = f"{record.msg} ({name}, {fault}: the client's request was broken)"
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = None
     if isinstance(record.msg, str):
         record.msg = scrub_addresses(record.msg)
     if record.exc_info:

@@ -35,17 +35,34 @@ async def login_page(_request: web.Request) -> web.StreamResponse:
     return _file(CONSOLE_DIR / "login.html")
 
 
-async def widget_asset(request: web.Request) -> web.StreamResponse:
-    """Widget files, embeddable from the allowed origins (CORS for its JSON data)."""
-    settings = request.app[SERVICES].settings
-    root = settings.widget_dir.resolve()
+def file_inside(root: Path, path: str) -> Path:
+    """The file ``path`` names under ``root``; raises HTTPNotFound for anything else (outside
+    the directory, missing, a NUL byte, a name too long for the file system)."""
+    root = root.resolve()
     try:
-        target = (root / request.match_info["path"]).resolve()
+        target = (root / path).resolve()
         found = target.is_relative_to(root) and target.is_file()
-    except (ValueError, OSError):  # a NUL byte, or a name too long for the file system
+    except (ValueError, OSError):
         found = False
     if not found:
         raise web.HTTPNotFound()
+    return target
+
+
+def static_files(prefix: str, directory: Path) -> web.RouteDef:
+    """``GET {prefix}/{path}``: the files of ``directory`` (aiohttp's own static route answers
+    500 for a file name the file system refuses)."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(file_inside(directory, request.match_info["path"]))
+
+    return web.get(f"{prefix}/{{path:.+}}", serve)
+
+
+async def widget_asset(request: web.Request) -> web.StreamResponse:
+    """Widget files, embeddable from the allowed origins (CORS for its JSON data)."""
+    settings = request.app[SERVICES].settings
+    target = file_inside(settings.widget_dir, request.match_info["path"])
     response = web.FileResponse(
         target,
         headers={"Cache-Control": WIDGET_CACHE, "Cross-Origin-Resource-Policy": "cross-origin"},

@@ -52,6 +52,7 @@ from .appkeys import SERVICES
 from .auth_routes import current_staff
 from .live_view import CallbackCounts, LiveMonitor
 from .metrics import MetricsServer, ServiceMetrics
+from .pages import static_files
 from .peer import Peer
 from .security import origin_allowed
 from .supervision import (
@@ -282,7 +283,7 @@ def add_supervisor_routes(
             web.get("/supervisor/api/stats.csv", stats_csv),
             *controls_api.routes(),
             *feedback.routes(),
-            web.static("/supervisor/assets", SUPERVISOR_DIR, append_version=False),
+            static_files("/supervisor/assets", SUPERVISOR_DIR),
         ]
     )
     return supervision

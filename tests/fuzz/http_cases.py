@@ -21,7 +21,6 @@ from yarl import URL
 
 SOURCE_IP = "127.0.0.2"  # a loopback source address that appears nowhere else
 MAX_BODY_BYTES = 64 * 1024  # the app's client_max_size
-NAME_MAX = 255  # the longest file name Linux file systems take
 REQUEST_TIMEOUT_S = 20.0
 SESSION_COOKIE = "__Host-nexus_session"
 PLACEHOLDER_RE = re.compile(r"\{(\w+)(?::[^}]*)?\}")
@@ -198,7 +197,6 @@ class Route:
     template: str
     methods: tuple[str, ...]
     files: tuple[str, ...] = ()
-    static: bool = False
 
     @property
     def takes_a_body(self) -> bool:
@@ -206,14 +204,8 @@ class Route:
 
     @property
     def segments(self) -> tuple[str, ...]:
-        """Path samples for the placeholders. Not, in a static directory, a name too long for
-        the file system: aiohttp's static handler answers that with a 500 (ENAMETOOLONG),
-        which only a change to app.py can fix; test_http_regressions.py holds it as a strict
-        xfail, so the day it is fixed this exception must go."""
-        samples = PATH_SAMPLES + self.files
-        if self.static:
-            return tuple(s for s in samples if max(map(len, s.split("/"))) <= NAME_MAX)
-        return samples
+        """Path samples for the placeholders (names too long for the file system included)."""
+        return PATH_SAMPLES + self.files
 
 
 def app_routes(app: web.Application) -> list[Route]:
@@ -226,7 +218,7 @@ def app_routes(app: web.Application) -> list[Route]:
         if "directory" in info:
             directory: Path = info["directory"]
             files = tuple(sorted(p.name for p in directory.iterdir() if p.is_file()))
-            routes.append(Route(f"{info['prefix']}/{{filename}}", methods, files, static=True))
+            routes.append(Route(f"{info['prefix']}/{{filename}}", methods, files))
         else:
             routes.append(Route(resource.canonical, methods))
     return routes

@@ -194,12 +194,6 @@ async def test_a_body_whose_content_encoding_lies_is_a_400(
     assert "unhandled error" not in log_capture.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="aiohttp's static handler lets OSError (ENAMETOOLONG) through: 500. Fix in "
-    "app.py (and supervisor.py for /supervisor/assets): serve the directories through a "
-    "handler that answers 404 for names the file system refuses, as pages.widget_asset does",
-)
 @pytest.mark.parametrize("prefix", ["/static", "/console/assets", "/supervisor/assets"])
 async def test_a_static_file_name_too_long_for_the_file_system_is_a_404(
     server: RunningServer, prefix: str
@@ -208,12 +202,6 @@ async def test_a_static_file_name_too_long_for_the_file_system_is_a_404(
     assert (await raw(server, Case("GET", f"{prefix}/{'x' * 300}")))[0] == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="aiohttp's protocol handler logs 'Error handling request' at ERROR with the "
-    "exception (the redaction keeps its frames) for every request it cannot parse. Fix in "
-    "logsafety.py or where app.py sets up logging: such a 4xx is one line, no traceback",
-)
 async def test_a_request_line_that_is_not_utf8_logs_no_traceback(
     server: RunningServer, log_capture: io.StringIO
 ) -> None:
@@ -222,12 +210,6 @@ async def test_a_request_line_that_is_not_utf8_logs_no_traceback(
     assert "Traceback" not in log_capture.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after the answer, aiohttp drains the unread body (lingering close), meets the "
-    "stored decoding error again and logs 'Unhandled exception' with a traceback. Fix in "
-    "logsafety.py/app.py (a filter for that record), or run the server with lingering_time=0",
-)
 async def test_a_body_whose_content_encoding_lies_logs_no_traceback(
     server: RunningServer, log_capture: io.StringIO
 ) -> None:

@@ -58,3 +58,23 @@ def test_clock_times_and_versions_are_not_taken_for_addresses() -> None:
     assert scrub_addresses("open 09:30:00-16:00, v1.2.3") == "open 09:30:00-16:00, v1.2.3"
     for address in ("192.0.2.1", "2001:db8::7", "::1", "2001:db8:0:0:0:0:0:1", "::ffff:1.2.3.4"):
         assert address not in scrub_addresses(f"from {address}:80")
+
+
+def test_a_request_the_client_broke_is_one_info_line_without_a_traceback() -> None:
+    """aiohttp's 'Error handling request' for a 4xx parse error: INFO, the type and the code."""
+    from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
+
+    try:
+        raise BadHttpMessage(f"{MARKER} in the request line")
+    except BadHttpMessage:
+        line = redact(record("aiohttp.server", "Error handling request from %s", SOURCE, exc=True))
+    formatted = logging.Formatter("%(levelname)s %(message)s").format(line)
+    assert formatted == (
+        f"INFO Error handling request from {REDACTED} "
+        "(BadHttpMessage, 400: the client's request was broken)"
+    )
+    try:
+        raise HttpProcessingError(code=500, message="ours")
+    except HttpProcessingError:
+        server_fault = redact(record("aiohttp.server", "Error handling request", exc=True))
+    assert server_fault.levelno == logging.ERROR and "Traceback" in (server_fault.exc_text or "")
