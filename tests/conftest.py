@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 import pytest_asyncio
 import redis
 
-from chat_server.store.embedded import EmbeddedRedis
+from chat_server.store.embedded import EmbeddedRedis, find_redis_server
 from tests.support.servers import (
     RunningServer,
     free_port,
@@ -26,6 +27,13 @@ STAFF = {
     "sara": {"display_name": "Sara", "role": "supervisor", "capacity": 2},
     "olle": {"display_name": "Olle", "disabled": True},
 }
+
+
+def pytest_report_header() -> str:
+    """Which redis-server the tests start (ops/test runs the store tests on two versions)."""
+    binary = find_redis_server()
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    return f"redis-server: {binary} ({version.stdout.strip()[:60]})"
 
 
 @pytest.fixture(scope="session")
