@@ -203,7 +203,8 @@ class VisitorSession:
         chats = self.services.chats
         chat_id = await chats.chat_for_token(hello.token)
         state = await chats.set_ttl(chat_id, self.services.settings.chat_ttl_s) if chat_id else None
-        if chat_id is None or state is None:
+        info = await chats.info(chat_id) if chat_id and state else None
+        if chat_id is None or state is None or info is None:
             self.peer.send(
                 p.error_frame(
                     p.ProtocolError(p.ErrorCode.CHAT_NOT_FOUND, "this chat has ended or expired")
@@ -213,7 +214,9 @@ class VisitorSession:
             return False
         self._answered = state is ChatState.ACTIVE
         self.peer.send(p.encode("welcome", state=state.value, resumed=True))
-        await self._attach(chat_id, last_seq=hello.last_seq, replay=True)
+        # A last_seq past the chat's last event (a confused client, or events a failover
+        # lost) would make the feed drop every later event as seen, 'ended' included.
+        await self._attach(chat_id, last_seq=min(hello.last_seq, info.seq), replay=True)
         await chats.nudge(
             chat_id,
             {"kind": "visitor_presence", "from": "system", "online": True,
