@@ -31,6 +31,7 @@ from .web.callback_api import CALLBACKS, add_callback_routes
 from .web.callback_worklist import work_counts
 from .web.console_features import add_console_routes
 from .web.dispatcher import Dispatcher
+from .web.idle_watch import IdleWatch
 from .web.queue_watch import QueueWatch
 from .web.security import error_barrier, security_headers
 from .web.supervisor import add_supervisor_routes
@@ -103,7 +104,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await services.queue_watch.start()
     services.dispatcher = Dispatcher(services)
     await services.dispatcher.start()
+    services.idle_watch = IdleWatch(services)
+    await services.idle_watch.start()
     yield
+    await services.idle_watch.stop()
     await services.dispatcher.stop()
     await services.queue_watch.stop()
     await services.hub.stop()

@@ -40,6 +40,7 @@ class Settings:
     # Visitor chats
     chat_ttl_s: int = 1800
     visitor_gone_ttl_s: int = 120
+    idle_warning_s: int = 300  # warn this long before a quiet chat lapses (0: never)
     hello_timeout_s: float = 10.0
     max_frame_bytes: int = 16384
     max_text_chars: int = 2000
@@ -145,6 +146,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         log_level=env.get("NEXUS_LOG_LEVEL", "INFO").upper(),
         chat_ttl_s=read.whole("NEXUS_CHAT_TTL_S", 1800),
         visitor_gone_ttl_s=read.whole("NEXUS_VISITOR_GONE_TTL_S", 120),
+        idle_warning_s=read.whole("NEXUS_IDLE_WARNING_S", 300),
         hello_timeout_s=read.number("NEXUS_HELLO_TIMEOUT_S", 10.0),
         max_frame_bytes=read.whole("NEXUS_MAX_FRAME_BYTES", 16384),
         max_text_chars=read.whole("NEXUS_MAX_TEXT_CHARS", 2000),
@@ -170,6 +172,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         supervisor=supervisor,
         console=console,
     )
+    if settings.idle_warning_s >= settings.chat_ttl_s:
+        raise SettingsError("NEXUS_IDLE_WARNING_S must be shorter than NEXUS_CHAT_TTL_S")
     if settings.max_text_chars * 4 + 256 > settings.max_frame_bytes:
         raise SettingsError(
             "NEXUS_MAX_FRAME_BYTES must leave room for a full message: at least "

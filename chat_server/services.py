@@ -26,6 +26,7 @@ from .web.metrics import ServiceMetrics
 if TYPE_CHECKING:
     from .web.console_session import ConsoleSession
     from .web.dispatcher import Dispatcher
+    from .web.idle_watch import IdleWatch
     from .web.queue_watch import QueueWatch
     from .web.visitor_session import VisitorSession
 
@@ -62,6 +63,7 @@ class Services:
     consoles: set[ConsoleSession] = field(default_factory=set)
     queue_watch: QueueWatch | None = None
     dispatcher: Dispatcher | None = None
+    idle_watch: IdleWatch | None = None
     console_handlers: dict[str, ConsoleHandler] = field(default_factory=dict)
     end_hooks: list[EndHook] = field(default_factory=list)
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)

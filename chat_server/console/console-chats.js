@@ -220,6 +220,15 @@ function wire(chat) {
   });
 }
 
+// A quiet chat lapses (its keys expire) unless someone writes or keeps it open.
+function showIdle(chat, lapsesInS) {
+  const silentMin = Math.max(0, Math.floor((Date.now() - chat.lastVisitorTs) / 60000));
+  const closesMin = Math.max(1, Math.round(lapsesInS / 60));
+  chat.node.querySelector(".idle-text").textContent =
+    `Besökaren har varit tyst i ${silentMin} min. Chatten stängs om ${closesMin} min om ingen skriver. `;
+  chat.node.querySelector(".idle").hidden = false;
+}
+
 export function openChat(info) {
   if (chats.has(info.chat_id)) return chats.get(info.chat_id);
   const node = $("chat-template").content.firstElementChild.cloneNode(true);
@@ -236,6 +245,7 @@ export function openChat(info) {
     id: info.chat_id, node, tab, alias: info.alias, seen: new Set(), pending: new Map(),
     unread: 0, ended: false, releasing: false, typingSentAt: 0, typingTimer: null,
     outcome: new Set(), outcomeState: "", // "" | pending | saving | saved | failed
+    lastVisitorTs: Date.now(), // for "the visitor has been silent for N min"
   };
   chats.set(chat.id, chat);
   tab.addEventListener("click", () => selectChat(chat.id));
@@ -243,6 +253,9 @@ export function openChat(info) {
   fillStandardTexts(chat);
   fillOutcomes(chat);
   wire(chat);
+  node.querySelector(".keep-open").addEventListener("click", () => {
+    app.send({ type: "keep_open", chat_id: chat.id });
+  });
   $("tabs").append(tab);
   $("chats").append(node);
   $("no-chats").hidden = true;
@@ -394,6 +407,7 @@ export function receiveChatFrame(frame) {
       }
       line(chat, frame.sender, frame.text);
       if (frame.sender === "visitor") {
+        chat.lastVisitorTs = frame.ts;
         chat.node.querySelector(".typing").hidden = true;
         markUnread(chat);
         if (!isLooking(chat)) attention(`Nytt meddelande – ${chat.alias}`);
@@ -401,6 +415,12 @@ export function receiveChatFrame(frame) {
       return true;
     case "chat_state":
       if (chat) chat.seen.add(frame.seq);
+      return true;
+    case "idle_warning":
+      if (chat) showIdle(chat, frame.lapses_in_s);
+      return true;
+    case "idle_cleared":
+      if (chat) chat.node.querySelector(".idle").hidden = true;
       return true;
     case "typing":
       if (chat) chat.node.querySelector(".typing").hidden = !frame.active;

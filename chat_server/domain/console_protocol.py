@@ -98,7 +98,8 @@ class QueuePage:
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
-    """A feature frame about one chat (``note_get``, ``backchannel_get``, ``chat_done``)."""
+    """A frame about one chat: ``note_get``, ``backchannel_get``, ``chat_done`` (features) and
+    ``keep_open`` (keep a quiet chat from lapsing)."""
 
     kind: str
     chat_id: str
@@ -205,6 +206,7 @@ _PARSERS: Final[Mapping[str, Parser]] = {
     "raise_hand": lambda d, _: RaiseHand(chat_id_field(d, required=False)),
     "hand_answer": lambda d, _: AnswerHand(_username(d, "user", required=True)),
     "chat_done": lambda d, _: ChatRequest("chat_done", chat_id_field(d)),
+    "keep_open": lambda d, _: ChatRequest("keep_open", chat_id_field(d)),
     "wellbeing": lambda d, _: Bare("wellbeing"),
     "break_over": lambda d, _: Bare("break_over"),
 }

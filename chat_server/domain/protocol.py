@@ -126,9 +126,14 @@ class EndChat:
     outcome: tuple[str, ...] = ()
 
 
-VisitorMessage = StartChat | ResumeChat | SendText | Typing | EndChat
+@dataclass(frozen=True, slots=True)
+class StillHere:
+    """The visitor keeps a quiet chat from lapsing (the answer to ``idle_warning``)."""
 
-VISITOR_FRAME_TYPES: Final = ("start", "resume", "message", "typing", "end")
+
+VisitorMessage = StartChat | ResumeChat | SendText | Typing | EndChat | StillHere
+
+VISITOR_FRAME_TYPES: Final = ("start", "resume", "message", "typing", "end", "still_here")
 """Every ``type`` a visitor may send (``start``/``resume`` first, then the others)."""
 SUPERVISOR_FRAME_TYPES: Final[tuple[str, ...]] = ()
 """The supervisor's live view only listens: every frame it is sent answers ``unknown_type``."""
@@ -272,6 +277,8 @@ def parse_visitor_message(
         return Typing(active=bool_field(data, "active", default=True))
     if kind == "end":
         return EndChat(quick=bool_field(data, "quick"))
+    if kind == "still_here":
+        return StillHere()
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
 
 

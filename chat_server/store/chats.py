@@ -217,6 +217,17 @@ class ChatStore:
             raise _reject(str(status))
         return int(seq)
 
+    async def remaining_ms(self, chat_ids: list[str]) -> dict[str, int]:
+        """Each chat's remaining lifetime in ms (its hash's PTTL: -2 gone, -1 no expiry), in
+        one round trip."""
+        if not chat_ids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for chat_id in chat_ids:
+                pipe.pttl(self._keys.chat(chat_id))
+            answers = await pipe.execute()
+        return {chat_id: int(ms) for chat_id, ms in zip(chat_ids, answers, strict=True)}
+
     async def nudge(self, chat_id: str, payload: dict[str, Any]) -> None:
         """A transient event (typing, visitor presence): published, never stored."""
         await self._redis.publish(self._keys.chat_channel(chat_id), json.dumps(payload))

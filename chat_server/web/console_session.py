@@ -121,6 +121,7 @@ class ConsoleSession:
         self.peer = Peer(ws)
         self.feeds: dict[str, ChatFeed] = {}
         self.ended_at: dict[str, float] = {}  # chat id -> loop time its end was seen here
+        self.idle_warned: set[str] = set()  # chats this console was warned about (IdleWatch)
         self._ticker: asyncio.Task[None] | None = None
 
     @property
@@ -365,6 +366,12 @@ class ConsoleSession:
             self.peer.send(p.encode("auto_accept", enabled=message.enabled))
         elif isinstance(message, cp.QueuePage):
             await self._queue_page(message.offset, now)
+        elif isinstance(message, cp.ChatRequest) and message.kind == "keep_open":
+            self._require_own(message.chat_id)
+            if await s.chats.set_ttl(message.chat_id, s.settings.chat_ttl_s) is None:
+                raise p.ProtocolError(p.ErrorCode.CHAT_NOT_FOUND, "the chat has ended")
+            self.idle_warned.discard(message.chat_id)
+            self.peer.send(p.encode("idle_cleared", chat_id=message.chat_id))
         elif isinstance(message, p.SendText):
             await s.chats.post(message.chat_id, sender=Sender.COUNSELLOR, text=message.text,
                                now_ms=now, counsellor=self.username,

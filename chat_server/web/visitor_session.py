@@ -77,6 +77,7 @@ class VisitorSession:
         self._queue_shown: QueueView | None = None
         self._queue_shown_at_ms = 0
         self._answered = False
+        self.idle_warned = False  # told that the chat lapses soon (IdleWatch)
 
     # --- pushed from elsewhere -----------------------------------------------------------
 
@@ -297,6 +298,11 @@ class VisitorSession:
                 await s.chats.nudge(
                     self.chat_id, {"kind": "typing", "from": "visitor", "active": message.active}
                 )
+        elif isinstance(message, p.StillHere):
+            if await s.chats.set_ttl(self.chat_id, s.settings.chat_ttl_s) is None:
+                raise p.ProtocolError(p.ErrorCode.CHAT_NOT_FOUND, "this chat has ended or expired")
+            self.idle_warned = False
+            self.peer.send(p.encode("idle_cleared"))
         elif isinstance(message, p.EndChat):
             reason = EndReason.QUICK_EXIT if message.quick else EndReason.VISITOR_ENDED
             ended = await s.chats.end(

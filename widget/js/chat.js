@@ -205,6 +205,13 @@ export function createChat(ctx) {
       case "feedback":
         if (s.mode === "ended") installFeedback(ctx, feedback, frame.token);
         break;
+      case "idle_warning": // the chat lapses soon unless someone writes: one tap keeps it
+        ctx.notice("idle_warning", { min: Math.max(1, Math.round(frame.lapses_in_s / 60)) },
+          { key: "still_here", run: () => conn.send({ type: "still_here" }) });
+        break;
+      case "idle_cleared":
+        ctx.notice(null);
+        break;
       case "service":
         ctx.notice(frame.status === "unavailable" ? "notice_unavailable" : null);
         break;
