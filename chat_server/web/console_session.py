@@ -103,6 +103,8 @@ def render_for_console(chat_id: str, event: ChatEvent, follower: str = "") -> st
         return p.encode(
             "visitor_presence", chat_id=chat_id, online=event.extra.get("online") == "True"
         )
+    if event.kind == "not_alone":
+        return p.encode("visitor_not_alone", chat_id=chat_id, on=event.extra.get("on") == "True")
     return None
 
 
@@ -187,16 +189,12 @@ class ConsoleSession:
     async def _hello(self) -> bool:
         """Wait for the console's ``hello`` (the presence it wants), then answer ``hello`` with
         the account, the chats it holds (their history follows) and the queue."""
-        try:
-            msg = await self.ws.receive(timeout=self.services.settings.hello_timeout_s)
-        except TimeoutError:
-            self.peer.close_soon(p.CloseCode.HELLO_TIMEOUT, "no hello")
-            return False
-        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+        data = await self.peer.first_frame(self.services.settings.hello_timeout_s)
+        if data is None:
             return False
         frame: dict[str, Any] | None = None
         try:
-            frame = p.decode_object(msg.data)
+            frame = p.decode_object(data)
             hello = cp.parse_counsellor_message(frame)
             if not isinstance(hello, cp.ConsoleHello):
                 raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "the first frame must be hello")
@@ -244,6 +242,7 @@ class ConsoleSession:
                         "topic": c.topic,
                         "language": c.language,
                         "urgent": c.urgent,
+                        **({"not_alone": True} if c.not_alone else {}),
                     }
                     for c in chats
                 ],
@@ -273,6 +272,7 @@ class ConsoleSession:
             return
         self.peer.send(p.encode("chat_opened", chat_id=chat_id, alias=info.alias,
                                 topic=info.topic, language=info.language, urgent=info.urgent,
+                                **({"not_alone": True} if info.not_alone else {}),
                                 **{k: v for k, v in extra.items() if v}))  # fmt: skip
         await self._follow(chat_id)
 

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from ..domain.protocol import CloseCode
 
@@ -36,6 +36,19 @@ class Peer:
             self.close_soon(1013, "too slow")
             return
         self._outbox.put_nowait(item)
+
+    async def first_frame(self, timeout_s: float) -> str | bytes | None:
+        """The client's first frame, or None: none in ``timeout_s`` (then close 4408) or the
+        client closed first."""
+        try:
+            msg = await self.ws.receive(timeout=timeout_s)
+        except TimeoutError:
+            self.close_soon(CloseCode.HELLO_TIMEOUT, "no hello")
+            return None
+        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            return None
+        data: str | bytes = msg.data
+        return data
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close after everything queued so far has been written."""

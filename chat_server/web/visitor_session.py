@@ -140,16 +140,12 @@ class VisitorSession:
             await self._leave()
 
     async def _hello(self) -> bool:
-        try:
-            msg = await self.ws.receive(timeout=self.services.settings.hello_timeout_s)
-        except TimeoutError:
-            self.peer.close_soon(p.CloseCode.HELLO_TIMEOUT, "no hello")
-            return False
-        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+        data = await self.peer.first_frame(self.services.settings.hello_timeout_s)
+        if data is None:
             return False
         try:
             hello = p.parse_visitor_message(
-                msg.data, max_text_chars=self.services.settings.max_text_chars
+                data, max_text_chars=self.services.settings.max_text_chars
             )
             if isinstance(hello, p.StartChat):
                 return await self._start(hello)
@@ -303,6 +299,14 @@ class VisitorSession:
                 raise p.ProtocolError(p.ErrorCode.CHAT_NOT_FOUND, "this chat has ended or expired")
             self.idle_warned = False
             self.peer.send(p.encode("idle_cleared"))
+        elif isinstance(message, p.NotAlone):
+            # Silent for the visitor (no answer at all): the counsellor is told not to write
+            # anything sensitive while someone else may be looking at the screen.
+            if not await s.chats.mark_not_alone(self.chat_id, message.on):
+                raise p.ProtocolError(p.ErrorCode.CHAT_NOT_FOUND, "this chat has ended or expired")
+            await s.chats.nudge(
+                self.chat_id, {"kind": "not_alone", "from": "system", "on": message.on}
+            )
         elif isinstance(message, p.EndChat):
             reason = EndReason.QUICK_EXIT if message.quick else EndReason.VISITOR_ENDED
             ended = await s.chats.end(

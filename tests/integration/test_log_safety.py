@@ -10,9 +10,13 @@ import aiohttp
 import pytest_asyncio
 from aiohttp import web
 
-from chat_server.app import create_app
-from chat_server.web.security import PrivacyAccessLogger
-from tests.support.servers import RunningServer, free_port, make_settings, raw_request
+from tests.support.servers import (
+    RunningServer,
+    free_port,
+    make_settings,
+    raw_request,
+    running_server,
+)
 
 SOURCE_IP = "127.0.0.2"  # a loopback source address that appears nowhere else
 MARKER = "KANARIEFAGEL-2718"
@@ -26,16 +30,8 @@ async def broken(request: web.Request) -> web.Response:
 @pytest_asyncio.fixture
 async def broken_server(redis_url: str, staff_file: Path) -> AsyncIterator[RunningServer]:
     settings = make_settings(redis_url, staff_file, free_port())
-    app = create_app(settings)
-    app.router.add_get("/test/broken", broken)
-    runner = web.AppRunner(app, access_log_class=PrivacyAccessLogger)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", settings.port)
-    await site.start()
-    try:
-        yield RunningServer(settings, app)
-    finally:
-        await runner.cleanup()
+    async with running_server(settings, [web.get("/test/broken", broken)]) as running:
+        yield running
 
 
 async def test_an_unexpected_exception_is_a_plain_500_and_an_address_free_log_line(

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,9 +73,13 @@ class RunningServer:
 
 
 @contextlib.asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
-    """The real app on a real TCP port, with the privacy access logger."""
+async def running_server(
+    settings: Settings, extra_routes: Sequence[web.RouteDef] = ()
+) -> AsyncIterator[RunningServer]:
+    """The real app on a real TCP port, with the privacy access logger (and ``extra_routes``,
+    for a test that needs a route of its own, e.g. a deliberately broken one)."""
     app = create_app(settings)
+    app.router.add_routes(extra_routes)
     runner = web.AppRunner(app, access_log_class=PrivacyAccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", settings.port)
