@@ -131,9 +131,18 @@ class StillHere:
     """The visitor keeps a quiet chat from lapsing (the answer to ``idle_warning``)."""
 
 
-VisitorMessage = StartChat | ResumeChat | SendText | Typing | EndChat | StillHere
+@dataclass(frozen=True, slots=True)
+class NotAlone:
+    """The visitor covered the chat because someone came in (``on``), or came back."""
 
-VISITOR_FRAME_TYPES: Final = ("start", "resume", "message", "typing", "end", "still_here")
+    on: bool
+
+
+VisitorMessage = StartChat | ResumeChat | SendText | Typing | EndChat | StillHere | NotAlone
+
+VISITOR_FRAME_TYPES: Final = (
+    *("start", "resume", "message", "typing", "end", "still_here", "not_alone"),
+)
 """Every ``type`` a visitor may send (``start``/``resume`` first, then the others)."""
 SUPERVISOR_FRAME_TYPES: Final[tuple[str, ...]] = ()
 """The supervisor's live view only listens: every frame it is sent answers ``unknown_type``."""
@@ -220,7 +229,11 @@ def frame_refs(data: dict[str, Any] | None) -> dict[str, str]:
     return refs
 
 
-def bool_field(data: dict[str, Any], name: str, default: bool = False) -> bool:
+def bool_field(
+    data: dict[str, Any], name: str, default: bool = False, *, required: bool = False
+) -> bool:
+    if required and name not in data:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, f"field '{name}' is required")
     value = data.get(name, default)
     if not isinstance(value, bool):
         raise ProtocolError(ErrorCode.INVALID_FIELD, f"field '{name}' must be true or false")
@@ -279,6 +292,8 @@ def parse_visitor_message(
         return EndChat(quick=bool_field(data, "quick"))
     if kind == "still_here":
         return StillHere()
+    if kind == "not_alone":
+        return NotAlone(on=bool_field(data, "on", required=True))
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:32]!r}")
 
 

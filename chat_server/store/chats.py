@@ -56,6 +56,8 @@ class ChatInfo:
     language: str = ""
     urgent: bool = False
     enqueued_ms: int = 0
+    not_alone: bool = False
+    """The visitor said someone is with them (and has not come back yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,7 @@ class ChatStore:
             language=data.get("language", ""),
             urgent=data.get("urgent") == "1",
             enqueued_ms=int(data.get("enqueued_ms", 0)),
+            not_alone=data.get("not_alone") == "1",
         )
 
     async def post(
@@ -227,6 +230,14 @@ class ChatStore:
                 pipe.pttl(self._keys.chat(chat_id))
             answers = await pipe.execute()
         return {chat_id: int(ms) for chat_id, ms in zip(chat_ids, answers, strict=True)}
+
+    async def mark_not_alone(self, chat_id: str, on: bool) -> bool:
+        """Keep the visitor's "someone is with me" flag in the chat's hash (its TTL
+        untouched); False when the chat no longer exists."""
+        done = await self._scripts.mark_not_alone(
+            keys=[self._keys.chat(chat_id)], args=["1" if on else "0"]
+        )
+        return bool(done)
 
     async def nudge(self, chat_id: str, payload: dict[str, Any]) -> None:
         """A transient event (typing, visitor presence): published, never stored."""

@@ -17,6 +17,7 @@ SCRIPT_NAMES = (
     "withdraw_offer",
     "transfer_chat",
     "routing_snapshot",
+    "mark_not_alone",
 )
 
 
@@ -36,3 +37,4 @@ class Scripts:
         self.withdraw_offer: AsyncScript = loaded["withdraw_offer"]
         self.transfer_chat: AsyncScript = loaded["transfer_chat"]
         self.routing_snapshot: AsyncScript = loaded["routing_snapshot"]
+        self.mark_not_alone: AsyncScript = loaded["mark_not_alone"]

@@ -18,6 +18,7 @@ from chat_server.domain.protocol import (
     VISITOR_FRAME_TYPES,
     EndChat,
     ErrorCode,
+    NotAlone,
     ProtocolError,
     ResumeChat,
     SendText,
@@ -81,6 +82,24 @@ def test_end_and_quick_exit() -> None:
     """An end frame is a normal end unless 'quick' (the quick-exit button) is set."""
     assert parse_visitor_message(frame(type="end")) == EndChat(quick=False)
     assert parse_visitor_message(frame(type="end", quick=True)) == EndChat(quick=True)
+
+
+def test_not_alone_on_and_off() -> None:
+    """A not_alone frame says whether someone is with the visitor ("Någon kommer")."""
+    assert parse_visitor_message(frame(type="not_alone", on=True)) == NotAlone(on=True)
+    assert parse_visitor_message(frame(type="not_alone", on=False)) == NotAlone(on=False)
+    assert "not_alone" in VISITOR_FRAME_TYPES
+
+
+def test_not_alone_needs_on() -> None:
+    """Without 'on' the frame says nothing, so it is refused rather than guessed."""
+    assert visitor_error(frame(type="not_alone")) == ErrorCode.MISSING_FIELD
+
+
+@pytest.mark.parametrize("value", [None, 1, 0, "true", "on", [], {}])
+def test_not_alone_on_must_be_a_bool(value: Any) -> None:
+    """'on' is true or false, nothing that merely looks like one."""
+    assert visitor_error(frame(type="not_alone", on=value)) == ErrorCode.INVALID_FIELD
 
 
 def test_visitor_cannot_send_counsellor_types() -> None:
@@ -282,6 +301,7 @@ field_names = st.sampled_from(
         "to",
         "reason",
         "enabled",
+        "on",
     ]
 )
 frames = st.builds(
