@@ -30,6 +30,7 @@
     discreetTitle: data.discreetTitle || "",
     maxChars: Number(data.maxChars) > 0 ? Number(data.maxChars) : 2000,
     open: flag(data.open),
+    cover: data.cover || "neutral",
   };
   import(`${options.base}js/app.js`).then(
     (app) => app.start(options),

@@ -229,6 +229,17 @@ function showIdle(chat, lapsesInS) {
   chat.node.querySelector(".idle").hidden = false;
 }
 
+// "Någon kommer": the visitor covered the chat because someone came in. The notice stays at the
+// top of the pane until they come back; coming back is a line in the transcript.
+function showNotAlone(chat, on) {
+  const notice = chat.node.querySelector(".not-alone > span");
+  const was = !notice.hidden;
+  notice.hidden = !on;
+  chat.node.classList.toggle("visitor-not-alone", on);
+  if (was && !on) line(chat, "system", "Besökaren är tillbaka (the visitor is back)");
+  if (on && !was && !isLooking(chat)) attention(`Besökaren är inte ensam – ${chat.alias}`);
+}
+
 export function openChat(info) {
   if (chats.has(info.chat_id)) return chats.get(info.chat_id);
   const node = $("chat-template").content.firstElementChild.cloneNode(true);
@@ -261,6 +272,7 @@ export function openChat(info) {
   $("no-chats").hidden = true;
   if (!selected || !chats.has(selected) || chats.get(selected).ended) selectChat(chat.id, false);
   else selectChat(selected, false);
+  if (info.not_alone) showNotAlone(chat, true);
   if (info.transferred_from) {
     line(chat, "system", `Överlämnad av ${info.transferred_from} (handed over to you)`);
   }
@@ -424,6 +436,9 @@ export function receiveChatFrame(frame) {
       return true;
     case "typing":
       if (chat) chat.node.querySelector(".typing").hidden = !frame.active;
+      return true;
+    case "visitor_not_alone":
+      if (chat) showNotAlone(chat, frame.on === true);
       return true;
     case "visitor_presence":
       if (chat) chat.node.querySelector(".presence").textContent =

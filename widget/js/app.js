@@ -4,6 +4,7 @@
 
 import { createCallbackScreens } from "./callback.js";
 import { createChat } from "./chat.js";
+import { installCover } from "./cover.js";
 import { h, setText, tel, toggle } from "./dom.js";
 import { installQuickExit, quickExit } from "./exit.js";
 import { fetchLanguage, i18n, loadIndex, pickLanguage, tr, translate, useLanguage } from "./i18n.js";
@@ -28,6 +29,7 @@ export async function start(opts) {
   const ctx = createContext(opts, saved, lang);
   buildShell(ctx);
   installQuickExit(ctx);
+  installCover(ctx);
   ctx.refreshStatus();
   if (saved.token) {
     ctx.openPanel(true);
@@ -73,14 +75,20 @@ function buildShell(ctx) {
     class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "nc-panel",
     onclick: () => ctx.openPanel(launcher.getAttribute("aria-expanded") !== "true"),
   }, h("span", { class: "launcher-text", text: "launcher" }), h("span", { class: "badge", hidden: true }));
+  // Three dots beside "Lämna snabbt" fill with each Shift press (exit.js); not in its name.
+  const steps = () => h("span", { class: "exit-steps", "aria-hidden": "true" },
+    h("i"), h("i"), h("i"));
+  const exitLabel = () => h("span", { text: "quick_exit" });
   const miniExit = h("button", {
-    class: "exit mini", type: "button", text: "quick_exit", onclick: () => quickExit(ctx),
-  });
+    class: "exit mini", type: "button", onclick: () => quickExit(ctx),
+  }, exitLabel(), steps());
   const dock = h("div", { class: "dock" }, miniExit, launcher);
 
   const title = h("h2", { id: "nc-title", text: "title" });
-  const exit = h("button", { class: "exit", type: "button", text: "quick_exit",
-    onclick: () => quickExit(ctx) });
+  const exit = h("button", { class: "exit", type: "button", onclick: () => quickExit(ctx) },
+    exitLabel(), steps());
+  const someone = h("button", { class: "someone", type: "button", text: "someone_coming",
+    onclick: () => ctx.cover() });
   const close = h("button", { class: "close", type: "button", label: "minimise",
     onclick: () => ctx.openPanel(false) }, h("span", { "aria-hidden": "true" }, "–"));
   const langSelect = h("select", { id: "nc-lang", onchange: () => ctx.setLanguage(langSelect.value) },
@@ -97,16 +105,17 @@ function buildShell(ctx) {
   const notice = h("div", { class: "notice", role: "status", hidden: true }, noticeText, " ", noticeAction);
   const body = h("div", { class: "screens" });
   const announcer = h("div", { class: "sr-only", "aria-live": "polite" });
+  const exitStatus = h("div", { class: "sr-only", role: "status" }); // outside the panel
   const panel = h("section", { id: "nc-panel", class: "panel", role: "dialog",
     "aria-modal": "false", "aria-labelledby": "nc-title", hidden: true },
-  h("header", { class: "bar" }, title, exit, close), tools, danger, notice, body, announcer);
+  h("header", { class: "bar" }, title, someone, exit, close), tools, danger, notice, body, announcer);
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
       event.stopPropagation();
       ctx.openPanel(false);
     }
   });
-  const wrap = h("div", { class: "nc" }, dock, panel);
+  const wrap = h("div", { class: "nc" }, dock, panel, exitStatus);
   root.append(css, wrap);
   document.body.append(host);
   Object.assign(ctx, { host, root, wrap, panel, launcher, body, langSelect, discreetBox: discreet });
@@ -119,6 +128,7 @@ function buildShell(ctx) {
     if (focus && !panel.hidden) ctx.focusScreen();
   };
   ctx.focusScreen = () => {
+    if (ctx.covered) return; // never pull focus back into a covered widget
     const screen = ctx.screens[ctx.current];
     (screen.focusTarget?.() || screen.heading).focus();
   };
@@ -135,6 +145,9 @@ function buildShell(ctx) {
     } else {
       launcher.focus();
     }
+  };
+  ctx.exitStatus = (text) => {
+    exitStatus.textContent = text;
   };
   ctx.announce = (text) => {
     announcer.append(h("p", {}, text));
@@ -257,6 +270,7 @@ function setupPreferences(ctx) {
   // A counsellor wrote or joined: outside discreet mode, a short soft tone and a title hint
   // when the tab is in the background, and a count on the launcher when the panel is closed.
   ctx.attention = () => {
+    if (ctx.covered) return; // "Någon kommer": no badge, sound or title while covered
     if (ctx.panel.hidden) {
       ctx.unread += 1;
       ctx.updateBadge();

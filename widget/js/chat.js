@@ -26,6 +26,7 @@ export function createChat(ctx) {
   const s = {
     mode: "idle", token: "", lastSeq: 0, seen: new Set(), pending: new Map(), clientSeq: 0,
     typingSent: false, typingTimer: 0, closeTimer: 0, queue: null, overflow: false,
+    notAlone: false, notAloneSent: false, held: [],
   };
   const conn = new Connection(ctx.wsUrl, { frame: onFrame, closed: onClosed });
 
@@ -115,6 +116,29 @@ export function createChat(ctx) {
     translate(form);
   }
 
+  // While the widget is covered ("Någon kommer") the other side's lines wait, unseen and
+  // unannounced, until the visitor comes back (reveal).
+  function showLine(sender, text) {
+    if (ctx.covered && sender !== "visitor") s.held.push([sender, text]);
+    else addLine(sender, text);
+  }
+
+  function reveal() {
+    for (const [sender, text] of s.held.splice(0)) addLine(sender, text);
+  }
+
+  function setNotAlone(on) {
+    s.notAlone = on;
+    tellNotAlone();
+  }
+
+  function tellNotAlone() {
+    const live = s.mode === "waiting" || s.mode === "active";
+    if (live && s.notAlone !== s.notAloneSent && conn.send({ type: "not_alone", on: s.notAlone })) {
+      s.notAloneSent = s.notAlone;
+    }
+  }
+
   function addLine(sender, text) {
     const item = h("li", { class: `msg ${sender}` });
     if (sender === "system") item.append(h("span", { text }));
@@ -160,7 +184,9 @@ export function createChat(ctx) {
         }
         ctx.notice(null);
         setMode(frame.state === "active" ? "active" : "waiting");
-        if (ctx.root.activeElement === heading) input.focus();
+        if (frame.resumed) s.notAloneSent = false; // say it again: the flag may have lapsed
+        tellNotAlone();
+        if (ctx.root.activeElement === heading && !ctx.covered) input.focus();
         if (frame.resumed) {
           setTimeout(() => {
             for (const clientId of [...s.pending.keys()]) giveBack(clientId, "error_not_sent");
@@ -180,7 +206,7 @@ export function createChat(ctx) {
           confirm(frame.client_id);
           break;
         }
-        addLine(frame.sender === "counsellor" ? "counsellor" : "visitor", frame.text);
+        showLine(frame.sender === "counsellor" ? "counsellor" : "visitor", frame.text);
         if (frame.sender === "counsellor") {
           toggle(typing, false);
           ctx.attention();
@@ -190,12 +216,12 @@ export function createChat(ctx) {
         seenSeq(frame.seq);
         if (s.mode !== "active") {
           setMode("active");
-          addLine("system", "joined");
+          showLine("system", "joined");
           ctx.attention();
         }
         break;
       case "typing":
-        toggle(typing, s.mode === "active" && frame.active === true);
+        toggle(typing, s.mode === "active" && frame.active === true && !ctx.covered);
         break;
       case "ended":
         // The server may still send a `feedback` offer, then closes the socket itself.
@@ -270,6 +296,8 @@ export function createChat(ctx) {
     s.lastSeq = 0;
     s.queue = null;
     s.overflow = false;
+    s.held = [];
+    s.notAloneSent = false;
     feedback.replaceChildren();
   }
 
@@ -308,7 +336,7 @@ export function createChat(ctx) {
     for (const clientId of [...s.pending.keys()]) giveBack(clientId);
     ctx.notice(null);
     setMode("ended");
-    addLine("system", key);
+    showLine("system", key); // after any held lines, while the widget is covered
     translate(node);
     if (ctx.current === "chat") ctx.focusScreen();
   }
@@ -368,7 +396,7 @@ export function createChat(ctx) {
   }
 
   return {
-    node, heading, refresh, focusTarget, begin, resume, quickEnd,
+    node, heading, refresh, focusTarget, begin, resume, quickEnd, setNotAlone, reveal,
     get mode() { return s.mode; },
   };
 }
