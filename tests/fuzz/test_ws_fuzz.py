@@ -85,6 +85,7 @@ RIGHT_VALUES: Final[dict[str, Any]] = {
     **{"last_seq": 1, "topic": TOPICS[0], "language": LANGUAGES[0], "presence": "available"},
     **{"to": "", "reason": TRANSFER_REASONS[0], "outcome": [OUTCOMES[0].code], "offset": 0},
     **{"user": "anna", "urgent": True, "active": True, "quick": True, "enabled": True},
+    **{"on": True},
 }
 FIELD_NAMES: Final = tuple(RIGHT_VALUES)
 OTHER_TYPES: Final = (
@@ -342,7 +343,7 @@ PLAUSIBLE: Final[dict[str, st.SearchStrategy[Any]]] = {
     "outcome": st.lists(st.sampled_from(OUTCOME_CODES), max_size=3),
     "offset": st.integers(0, 120),
     "user": st.sampled_from(USERNAMES),
-    **{name: st.booleans() for name in ("urgent", "active", "quick", "enabled")},
+    **{name: st.booleans() for name in ("urgent", "active", "quick", "enabled", "on")},
 }
 # For one_wrong_field: real ids where RIGHT_VALUES has fake ones.
 PLAUSIBLE_VALUE: Final[dict[str, Any]] = {"chat_id": ChatRef(0, mine=True), "token": TokenRef(0)}
