@@ -1,6 +1,7 @@
 "use strict";
 /* Callback work list: JSON over fetch to /console/api/callbacks. The list never holds a phone
-   number; claiming a request (only inside one of its windows) shows it to this counsellor. */
+   number; claiming a request (only inside one of its windows) shows it to this counsellor, after
+   the alias to ask for and what to say if someone else answers (read before dialling). */
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 15000;
 let me = null; // {user, name, role, csrf}
@@ -101,6 +102,7 @@ function renderList(items) {
     cell(row, windows);
     cell(row, `${item.attempts} / ${item.max_attempts}`);
     cell(row, about(item));
+    cell(row, item.opening ? item.opening.say_sv : "–");
     cell(row, actionFor(item));
     list.append(row);
   }
@@ -128,6 +130,8 @@ function showClaimed(data) {
   phone.textContent = data.phone_display;
   phone.href = `tel:${data.phone}`;
   $("claimed-alias").textContent = data.alias;
+  $("claimed-opening").textContent = data.opening ? data.opening.say_sv : "";
+  $("claimed-opening-en").textContent = data.opening ? `(${data.opening.say_en})` : "";
   $("claimed-about").textContent = about(data);
   $("claimed-voicemail").textContent = data.voicemail_ok ? "Ja, får lämna meddelande (yes)" : "NEJ – lämna inget meddelande (no)";
   $("claimed-nexus").textContent = data.say_nexus_ok ? "Ja (yes)" : "NEJ – säg inte Nexus (no)";
@@ -139,7 +143,8 @@ function showClaimed(data) {
 
 function hideClaimed() {
   claimedId = null;
-  for (const id of ["claimed-phone", "claimed-alias", "claimed-about", "claimed-message"]) $(id).textContent = "";
+  for (const id of ["claimed-phone", "claimed-alias", "claimed-opening", "claimed-opening-en",
+    "claimed-about", "claimed-message"]) $(id).textContent = "";
   $("claimed-phone").href = "#";
   $("claimed").hidden = true;
 }

@@ -10,7 +10,9 @@ time (Python subtracts two datetimes sharing one ``ZoneInfo`` by wall clock). Ca
 checked on the wall clock of ``CallbackSettings.tz``. A wall time that does not exist (the
 spring-forward gap) is rejected; a repeated one (fall-back) means its first occurrence.
 
-Error messages shown to the visitor live in ``_MESSAGES`` (Swedish first, English second).
+Error messages shown to the visitor live in ``_MESSAGES`` (Swedish first, English second); what
+a counsellor says if someone other than the visitor answers the phone is the fixed list
+``OPENINGS``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,76 @@ _TOPIC_RE: Final = re.compile(r"[a-z0-9_-]{1,32}")
 _FORM_WINDOW_RE: Final = re.compile(r"window-(\d{1,2})-(date|start|end)")
 _TRUE_WORDS: Final = frozenset({"1", "true", "on", "yes", "ja"})
 _CROCKFORD_ALIASES: Final = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What the caller says if someone other than the visitor answers the phone.
+
+    ``choice_*`` is how the visitor's form describes it; ``say_*`` is what the counsellor says,
+    with ``{alias}`` standing for the request's alias. None of them names Nexus, the
+    municipality, violence or help: a partner listening in must learn nothing.
+    """
+
+    code: str
+    choice_sv: str
+    choice_en: str
+    say_sv: str
+    say_en: str
+
+
+# The choices, the safe default first. Data, not code: a new opening is one more entry here
+# (and its ``cb_opening_<code>`` text in widget/i18n/*.json).
+OPENINGS: Final[tuple[Opening, ...]] = (
+    Opening(
+        "wrong_number",
+        "Vi säger att vi har ringt fel nummer och lägger på.",
+        "We say we have dialled the wrong number and hang up.",
+        "Förlåt, jag har nog ringt fel nummer.",
+        "Sorry, I think I have dialled the wrong number.",
+    ),
+    Opening(
+        "personal",
+        "Vi frågar efter ditt alias och säger att vi ringer igen en annan gång. Passar om "
+        "aliaset är ett vanligt förnamn.",
+        "We ask for your alias and say we will call again another time. Best if your alias "
+        "is an ordinary first name.",
+        "Hej, jag söker {alias}. Jag ringer igen en annan gång.",
+        "Hello, I would like to speak to {alias}. I will call again another time.",
+    ),
+    Opening(
+        "survey",
+        "Vi säger att vi ringer om en marknadsundersökning och avslutar samtalet.",
+        "We say we are calling about a market survey and end the call.",
+        "Hej, jag ringer om en kort marknadsundersökning. Jag hör av mig en annan gång. "
+        "Tack och hej!",
+        "Hello, I am calling about a short market survey. I will try another time. Thank you, "
+        "goodbye!",
+    ),
+    Opening(
+        "hang_up",
+        "Vi säger ingenting och lägger på.",
+        "We say nothing and hang up.",
+        "Säg ingenting, lägg på direkt.",
+        "Say nothing, hang up at once.",
+    ),
+)
+DEFAULT_OPENING: Final = "wrong_number"
+OPENING_CODES: Final = frozenset(opening.code for opening in OPENINGS)
+_OPENINGS_BY_CODE: Final = {opening.code: opening for opening in OPENINGS}
+
+
+def opening_for(code: str) -> Opening:
+    """The opening of ``code``; an unknown one (a request stored before openings existed)
+    reads as the default, the safest."""
+    return _OPENINGS_BY_CODE.get(code) or _OPENINGS_BY_CODE[DEFAULT_OPENING]
+
+
+def opening_lines(code: str, alias: str) -> tuple[str, str]:
+    """What the counsellor says if someone else answers, Swedish and English, with ``alias``
+    in place of ``{alias}``."""
+    chosen = opening_for(code)
+    return chosen.say_sv.format(alias=alias), chosen.say_en.format(alias=alias)
 
 
 def _weekday_hours() -> dict[int, tuple[time, time]]:
@@ -128,11 +200,11 @@ class CallbackRequestIn:
     """A callback request exactly as received, before any validation.
 
     JSON shape (``from_json``): ``{"phone": str, "windows": [{"date", "start", "end"}, ...],
-    "voicemail_ok": bool, "say_nexus_ok": bool, "alias", "language", "topic", "message"}``.
-    HTML form (``from_form``): the same names, windows as ``window-N-date``, ``window-N-start``,
-    ``window-N-end`` (N from 1; a window left wholly blank is skipped), checkboxes "on".
-    Errors name the field: ``phone``, ``windows``, ``window-N``, ``alias``, ``language``,
-    ``topic``, ``message``.
+    "voicemail_ok": bool, "say_nexus_ok": bool, "alias", "opening", "language", "topic",
+    "message"}``. HTML form (``from_form``): the same names, windows as ``window-N-date``,
+    ``window-N-start``, ``window-N-end`` (N from 1; a window left wholly blank is skipped),
+    checkboxes "on", ``opening`` a radio button. Errors name the field: ``phone``, ``windows``,
+    ``window-N``, ``alias``, ``opening``, ``language``, ``topic``, ``message``.
     """
 
     phone: str
@@ -143,6 +215,7 @@ class CallbackRequestIn:
     language: str = ""
     topic: str = ""
     message: str = ""
+    opening: str = ""
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> CallbackRequestIn:
@@ -162,6 +235,7 @@ class CallbackRequestIn:
             language=_text(data.get("language")),
             topic=_text(data.get("topic")),
             message=_text(data.get("message")),
+            opening=_text(data.get("opening")),
         )
 
     @classmethod
@@ -185,6 +259,7 @@ class CallbackRequestIn:
             language=fields.get("language", ""),
             topic=fields.get("topic", ""),
             message=fields.get("message", ""),
+            opening=fields.get("opening", ""),
         )
 
 
@@ -199,7 +274,8 @@ def _flag(value: object) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ValidRequest:
-    """A checked request: phone in E.164, windows sorted, merged and not in the past."""
+    """A checked request: phone in E.164, windows sorted, merged and not in the past;
+    ``opening`` one of ``OPENING_CODES``."""
 
     phone_e164: str
     windows: tuple[Window, ...]
@@ -209,6 +285,7 @@ class ValidRequest:
     language: str
     topic: str
     message: str
+    opening: str = DEFAULT_OPENING
 
 
 class FieldError(NamedTuple):
@@ -292,6 +369,10 @@ _MESSAGES: Final[Mapping[tuple[str, str], tuple[str, str]]] = {
         "Meddelandet innehåller tecken som inte är tillåtna.",
         "The message contains characters that are not allowed.",
     ),
+    ("opening", "invalid"): (
+        "Välj vad vi ska säga om någon annan svarar.",
+        "Choose what we should say if someone else answers.",
+    ),
     ("language", "invalid"): ("Välj ett språk i listan.", "Choose a language from the list."),
     ("topic", "invalid"): ("Välj ett ämne i listan.", "Choose a topic from the list."),
 }
@@ -323,6 +404,9 @@ def validate_request(
     phone = _check_phone(raw.phone, settings, errors)
     windows = _check_windows(raw.windows, settings, now_utc, errors)
     alias = _check_text("alias", raw.alias, settings.max_alias_chars, settings, errors)
+    opening = raw.opening.strip().lower() or DEFAULT_OPENING
+    if opening not in OPENING_CODES:
+        errors.append(_error("opening", "invalid", settings))
     language = raw.language.strip().lower() or DEFAULT_LANGUAGE
     if not _LANGUAGE_RE.fullmatch(language):
         errors.append(_error("language", "invalid", settings))
@@ -335,7 +419,7 @@ def validate_request(
     if errors:
         raise CallbackValidationError(errors)
     return ValidRequest(
-        phone, windows, raw.voicemail_ok, raw.say_nexus_ok, alias, language, topic, message
+        phone, windows, raw.voicemail_ok, raw.say_nexus_ok, alias, language, topic, message, opening
     )
 
 

@@ -1,7 +1,8 @@
 """Callback requests in Redis: encrypted fields, TTLs from the first write, atomic claims.
 
 A request is a hash ``<prefix>cb:req:<id>`` whose phone number, alias and message are AES-GCM
-tokens bound to their field and request id; a Redis dump shows none of them. Around it, each
+tokens bound to their field and request id; a Redis dump shows none of them (the chosen opening,
+a code from a fixed list, is kept plain beside the flags and goes with the hash). Around it, each
 with a TTL: ``cb:code:<keyed hash of the status code>`` -> id, ``cb:num:<keyed hash of the
 number>`` -> set of ids (duplicate check), ``cb:req:<id>:lock`` (a counsellor's claim), the
 work-list index ``cb:index`` (sorted by next window start) and anonymous per-day counts. Every
@@ -23,6 +24,7 @@ from redis.commands.core import AsyncScript
 from ..callback_settings import CallbackConfig
 from ..crypto import DecryptError, FieldCipher, keyed_hash, purpose_aad
 from ..domain.callbacks import (
+    DEFAULT_OPENING,
     STATUS_CODE_RANDOM_BYTES,
     Outcome,
     OutcomeDecision,
@@ -53,6 +55,7 @@ WORKLIST_FIELDS: Final = (
     "topic",
     "voicemail_ok",
     "say_nexus_ok",
+    "opening",
 )
 
 
@@ -126,6 +129,7 @@ class StoredRequest:
     voicemail_ok: bool
     say_nexus_ok: bool
     claimed_by: str
+    opening: str = DEFAULT_OPENING
 
     def as_worklist_item(self) -> WorklistItem:
         return WorklistItem(self.request_id, self.windows, self.attempts, self.last_attempt_at)
@@ -201,6 +205,7 @@ class CallbackStore:
                 "topic": valid.topic,
                 "voicemail_ok": "1" if valid.voicemail_ok else "0",
                 "say_nexus_ok": "1" if valid.say_nexus_ok else "0",
+                "opening": valid.opening,
                 "code_h": code_hash,
                 "num_h": number_hash,
             }
@@ -266,11 +271,12 @@ class CallbackStore:
             keys=[self.keys.index, self.keys.counts(self._day(now))],
             args=[self.keys.request_prefix, COUNTS_TTL_S],
         )
+        last = len(WORKLIST_FIELDS) + 1
         return [
             _stored(
                 as_str(row[0]),
-                dict(zip(WORKLIST_FIELDS, map(as_str, row[1:8]), strict=True)),
-                row[8],
+                dict(zip(WORKLIST_FIELDS, map(as_str, row[1:last]), strict=True)),
+                row[last],
             )
             for row in rows
         ]
@@ -430,4 +436,5 @@ def _stored(request_id: str, fields: Mapping[str, str], holder: object) -> Store
         voicemail_ok=fields.get("voicemail_ok") == "1",
         say_nexus_ok=fields.get("say_nexus_ok") == "1",
         claimed_by=as_str(holder),
+        opening=fields.get("opening") or DEFAULT_OPENING,
     )

@@ -18,6 +18,8 @@ from aiohttp import web
 from ..callback_settings import CallbackConfig, offered_days
 from ..crypto import keyed_hash
 from ..domain.callbacks import (
+    DEFAULT_OPENING,
+    OPENINGS,
     CallbackRequestIn,
     CallbackValidationError,
     FieldError,
@@ -233,6 +235,11 @@ async def form_info(request: web.Request) -> web.Response:
             "min_window_min": rules.min_window_min,
             "max_message_chars": rules.max_message_chars,
             "max_alias_chars": rules.max_alias_chars,
+            "openings": [
+                {"code": o.code, "choice_sv": o.choice_sv, "choice_en": o.choice_en}
+                for o in OPENINGS
+            ],
+            "default_opening": DEFAULT_OPENING,
             "tz": rules.tz,
             "days": [
                 {"date": d.day.isoformat(), "start": f"{d.start:%H:%M}", "end": f"{d.end:%H:%M}"}

@@ -18,6 +18,8 @@ from aiohttp import web
 
 from ..callback_settings import CALL_LANGUAGES, TOPIC_CODES, offered_days, time_steps
 from ..domain.callbacks import (
+    DEFAULT_OPENING,
+    OPENINGS,
     CallbackRequestIn,
     CallbackValidationError,
     FieldError,
@@ -62,6 +64,9 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "say_nexus_ok": "Ni får säga att ni ringer från Nexus",
         "alias": "Alias eller kodord",
         "alias_hint": "Vi frågar efter det när vi ringer. Högst {n} tecken.",
+        "opening": "Om någon annan svarar i telefonen",
+        "opening_hint": "Välj vad vi säger då. Inget av det avslöjar vem vi är eller varför vi "
+        "ringer.",
         "language": "Språk för samtalet",
         "topic": "Vad gäller det? (frivilligt)",
         "no_topic": "Vill inte säga",
@@ -115,6 +120,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "say_nexus_ok": "You may say that you are calling from Nexus",
         "alias": "Alias or code word",
         "alias_hint": "We ask for it when we call. At most {n} characters.",
+        "opening": "If someone else answers the phone",
+        "opening_hint": "Choose what we say then. None of it reveals who we are or why we call.",
         "language": "Language of the call",
         "topic": "What is it about? (optional)",
         "no_topic": "Rather not say",
@@ -256,6 +263,8 @@ def _error_text(error: FieldError, lang: str) -> str:
 def _anchor(field: str) -> str:
     if field == "form":
         return "phone"
+    if field == "opening":
+        return f"opening-{OPENINGS[0].code}"
     return "window-1-date" if field == "windows" else f"{field}-date" if "-" in field else field
 
 
@@ -364,6 +373,25 @@ class _FormView:
             f"{self.window_rows()}</fieldset>"
         )
 
+    def openings(self) -> str:
+        """Radio buttons, the default checked; a posted code we do not know checks none."""
+        t, field = self.t, "opening"
+        chosen = self.values.get(field) or DEFAULT_OPENING
+        error_id = f" {field}-error" if field in self.errors else ""
+        invalid = ' aria-invalid="true"' if field in self.errors else ""
+        radios = "".join(
+            f'<p class="check"><input type="radio" id="{field}-{o.code}" name="{field}" '
+            f'value="{o.code}"{" checked" if o.code == chosen else ""}{invalid}> '
+            f'<label for="{field}-{o.code}">'
+            f"{escape(o.choice_en if self.lang == 'en' else o.choice_sv)}</label></p>"
+            for o in OPENINGS
+        )
+        return (
+            f'<fieldset aria-describedby="{field}-hint{error_id}"><legend>{t[field]}</legend>'
+            f'<p class="hint" id="{field}-hint">{t["opening_hint"]}</p>{self.error(field)}'
+            f"{radios}</fieldset>"
+        )
+
     def choices(self) -> str:
         t = self.t
         names = 1 if self.lang == "en" else 0
@@ -396,6 +424,7 @@ class _FormView:
                 t["alias_hint"].format(n=rules.max_alias_chars),
                 f"{alias}{self.described('alias')}>",
             )
+            + self.openings()
             + self.choices()
             + self.labelled_text(
                 "message",

@@ -2,7 +2,9 @@
 
 Read with the session cookie (role counsellor or supervisor); every POST also needs our own
 origin and the session's CSRF token in ``X-CSRF-Token``. The list never holds a phone number,
-alias or message: only a successful claim opens them, and only for the claimer.
+alias or message: only a successful claim opens them, and only for the claimer. What to say if
+someone else answers (the visitor's chosen opening) is in both, so it is read before dialling;
+in the list ``[alias]`` stands where the claim puts the alias.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from typing import Any, Final
 import phonenumbers
 from aiohttp import web
 
-from ..domain.callbacks import Outcome, WorklistEntry, WorkStatus, order_worklist
+from ..domain.callbacks import (
+    Outcome,
+    WorklistEntry,
+    WorkStatus,
+    opening_for,
+    opening_lines,
+    order_worklist,
+)
 from ..domain.models import Role, StaffAccount
 from ..store.callbacks import ClaimTaken, NotDue, NotLockHolder, RequestGone, StoredRequest
 from ..store.sessions import StaffSession
@@ -25,6 +34,7 @@ from .pages import CONSOLE_DIR
 
 WORKLIST_ROLES: Final = frozenset({Role.COUNSELLOR, Role.SUPERVISOR})
 _REQUEST_ID_RE: Final = re.compile(r"[0-9a-f]{24}")
+ALIAS_PLACEHOLDER: Final = "[alias]"  # the list never holds the alias itself
 
 
 _ERRORS: Final[dict[int, type[web.HTTPException]]] = {
@@ -61,6 +71,11 @@ def _request_id(request: web.Request) -> str:
     return request_id
 
 
+def _opening(stored: StoredRequest, alias: str) -> dict[str, str]:
+    say_sv, say_en = opening_lines(stored.opening, alias)
+    return {"code": opening_for(stored.opening).code, "say_sv": say_sv, "say_en": say_en}
+
+
 def _item(
     entry: WorklistEntry, stored: StoredRequest, me: str, service: CallbackService
 ) -> dict[str, Any]:
@@ -75,6 +90,7 @@ def _item(
         "topic": stored.topic,
         "voicemail_ok": stored.voicemail_ok,
         "say_nexus_ok": stored.say_nexus_ok,
+        "opening": _opening(stored, ALIAS_PLACEHOLDER),
         "claimed_by": stored.claimed_by or None,
         "claimed_by_me": bool(stored.claimed_by) and stored.claimed_by == me,
     }
@@ -163,6 +179,7 @@ async def claim(request: web.Request) -> web.Response:
                 number, phonenumbers.PhoneNumberFormat.NATIONAL
             ),
             "alias": claimed.alias,
+            "opening": _opening(stored, claimed.alias),
             "message": claimed.message,
             "voicemail_ok": stored.voicemail_ok,
             "say_nexus_ok": stored.say_nexus_ok,

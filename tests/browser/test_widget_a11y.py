@@ -70,6 +70,11 @@ def callback_form() -> dict[str, Any]:
         "min_window_min": 30,
         "max_message_chars": 300,
         "max_alias_chars": 40,
+        "openings": [
+            {"code": code, "choice_sv": f"Vi {code}.", "choice_en": f"We {code}."}
+            for code in ("wrong_number", "personal", "survey", "hang_up")
+        ],
+        "default_opening": "wrong_number",
         "tz": "Europe/Stockholm",
         "days": days,
     }
@@ -94,6 +99,12 @@ FIELD_ERRORS = {
             "code": "required",
             "message_sv": "Skriv ett alias.",
             "message_en": "Enter an alias.",
+        },
+        {
+            "field": "opening",
+            "code": "invalid",
+            "message_sv": "Välj vad vi ska säga om någon annan svarar.",
+            "message_en": "Choose what we should say if someone else answers.",
         },
     ]
 }

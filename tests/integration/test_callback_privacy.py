@@ -63,7 +63,9 @@ async def run_marked_lifecycle(
     settings = make_settings(redis_url, staff_file, free_port())
     async with callback_server(settings, callback_config()) as server:
         marked = {"phone": MARKER_PHONE, "alias": MARKER_ALIAS, "message": MARKER_MESSAGE}
-        status, created, _ = await post_json(f"{server.url}/api/callbacks", request_body(**marked))
+        # "personal": the opening the counsellor reads then carries the alias too.
+        body = request_body(**marked, opening="personal")
+        status, created, _ = await post_json(f"{server.url}/api/callbacks", body)
         assert status == 201
         code = created["code"]
         assert "EVALSHA" in str(raw_redis.slowlog_get(1024)).upper()  # the slow log is on
@@ -74,6 +76,7 @@ async def run_marked_lifecycle(
             "window-1-date": "2030-03-13",
             "window-1-start": "10:00",
             "window-1-end": "11:00",
+            "opening": "personal",
         }
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{server.url}/callback", data=form) as response:
@@ -91,6 +94,7 @@ async def run_marked_lifecycle(
             path = f"/console/api/callbacks/{item['id']}"
             status, claimed = await anna.post(f"{path}/claim")
             assert status == 200 and claimed["alias"] == MARKER_ALIAS
+            assert MARKER_ALIAS in claimed["opening"]["say_sv"]
             check_redis(raw_redis, code)
             status, _ = await anna.post(f"{path}/outcome", {"outcome": "no_answer"})
             assert status == 200

@@ -35,6 +35,35 @@ function field(labelKey, control, hintKey) {
   return { node, control, error };
 }
 
+/** The label of a choice the server offers: our translation, else the server's own text. */
+function choiceLabel(id, key, choice) {
+  if (key in i18n.dict || key in i18n.fallback) return h("label", { for: id, text: key });
+  const text = choice[`choice_${i18n.lang}`] || choice.choice_en || choice.choice_sv || choice.code;
+  return h("label", { for: id }, text);
+}
+
+/** What we say if someone else answers the phone: one radio button per opening the server
+ * offers, its default checked. Null when the server offers none (an older server). */
+function openingField(config) {
+  const choices = Array.isArray(config.openings) ? config.openings : [];
+  if (!choices.length) return null;
+  const hint = h("p", { id: uid("hint"), class: "hint", text: "cb_opening_hint" });
+  const error = h("p", { id: uid("err"), class: "field-error", hidden: true });
+  const name = uid("opening");
+  const radios = [];
+  const rows = choices.map((choice) => {
+    const id = uid("cb");
+    const radio = h("input", { type: "radio", name, id, value: choice.code,
+      checked: choice.code === config.default_opening });
+    radios.push(radio);
+    return h("span", { class: "check" }, radio, choiceLabel(id, `cb_opening_${choice.code}`, choice));
+  });
+  const node = h("fieldset", { class: "openings", "aria-describedby": `${hint.id} ${error.id}` },
+    h("legend", { text: "cb_opening_legend" }), hint, error, ...rows);
+  return { node, error, control: radios[0], radios,
+    value: () => radios.find((radio) => radio.checked)?.value };
+}
+
 export function createCallbackScreens(ctx) {
   const form = createForm(ctx);
   const done = screen("callback_done", "cb_done_heading");
@@ -82,6 +111,7 @@ function createForm(ctx) {
     const sayNexus = uid("cb");
     const alias = field("cb_alias", h("input", { type: "text", autocomplete: "off", dir: "auto" }),
       "cb_alias_hint");
+    const opening = openingField(config);
     const language = field("cb_language", h("select", {},
       ...i18n.languages.map(({ code, name }) => h("option", { value: code, lang: code }, name))));
     language.control.value = i18n.lang;
@@ -95,10 +125,10 @@ function createForm(ctx) {
         h("label", { for: voicemail, text: "cb_voicemail" })),
       h("div", { class: "check" }, h("input", { type: "checkbox", id: sayNexus }),
         h("label", { for: sayNexus, text: "cb_say_nexus" })),
-      alias.node, language.node, topic.node, message.node, submit,
+      alias.node, opening?.node, language.node, topic.node, message.node, submit,
       h("button", { type: "button", text: "back", onclick: () => ctx.back() }));
-    parts = { phone, windowsError, windowsBox, rows, add, maxWindows, alias, language, topic,
-      message, submit, voicemail: formNode.querySelector(`#${voicemail}`),
+    parts = { phone, windowsError, windowsBox, rows, add, maxWindows, alias, opening, language,
+      topic, message, submit, voicemail: formNode.querySelector(`#${voicemail}`),
       sayNexus: formNode.querySelector(`#${sayNexus}`) };
     holder.replaceChildren(formNode);
     toggle(summary, false);
@@ -172,8 +202,8 @@ function createForm(ctx) {
 
   function showErrors(errors) {
     const rows = [...parts.rows.children];
-    const places = { phone: parts.phone, alias: parts.alias, language: parts.language,
-      topic: parts.topic, message: parts.message };
+    const places = { phone: parts.phone, alias: parts.alias, opening: parts.opening,
+      language: parts.language, topic: parts.topic, message: parts.message };
     const list = h("ul");
     for (const error of errors) {
       const text = errorText(error);
@@ -189,7 +219,8 @@ function createForm(ctx) {
         line.textContent = line.textContent ? `${line.textContent} ${text}` : text;
         toggle(line, true);
       }
-      control?.setAttribute("aria-invalid", "true");
+      const invalid = error.field === "opening" && parts.opening ? parts.opening.radios : [control];
+      for (const node of invalid) node?.setAttribute("aria-invalid", "true");
       list.append(h("li", {}, text));
     }
     summary.replaceChildren(h("p", { text: "cb_errors_heading" }), list);
@@ -207,6 +238,7 @@ function createForm(ctx) {
       voicemail_ok: parts.voicemail.checked,
       say_nexus_ok: parts.sayNexus.checked,
       alias: parts.alias.control.value,
+      opening: parts.opening?.value(),
       language: parts.language.control.value,
       topic: parts.topic.control.value,
       message: parts.message.control.value,

@@ -3,9 +3,10 @@
 -- KEYS[1] work-list index, KEYS[2] today's counts
 -- ARGV[1] request key prefix, ARGV[2] counts ttl s
 -- Returns {{id, windows, attempts, last_attempt_s, language, topic, voicemail_ok,
--- say_nexus_ok, lock holder or ''}, ...} in index order.
+-- say_nexus_ok, opening, lock holder or ''}, ...} in index order (store/callbacks.py
+-- WORKLIST_FIELDS names the fields between the id and the holder).
 local names = {'windows', 'attempts', 'last_attempt_s', 'language', 'topic', 'voicemail_ok',
-  'say_nexus_ok'}
+  'say_nexus_ok', 'opening'}
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local key = ARGV[1] .. id
