@@ -32,7 +32,7 @@ FIELD_NAMES = (
     *("phone", "windows", "date", "start", "end", "alias", "language", "topic", "message"),
     *("voicemail_ok", "say_nexus_ok", "code", "action", "window-1-date", "window-1-start"),
     *("window-1-end", "window-99-date", "username", "password", "csrf", "token", "helped"),
-    *("contact_again", "outcome", "paused", "text", "open", "lang", "_charset_"),
+    *("contact_again", "outcome", "paused", "text", "open", "lang", "_charset_", "opening"),
 )
 QUERY_NAMES = ("lang", "start", "end", "code", "failed", "format", "days", "v")
 SURROGATES = ("\ud800", "x\udfff", "\udc80\ud800", "\ud83d")
