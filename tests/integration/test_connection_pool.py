@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -13,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from chat_server.store.connection import GatedConnectionPool
 
 HOLD_S = 0.2  # how long each command below keeps its connection busy (BLPOP timeout)
+RELEASE_KEY = "nx:test:release"  # a push here ends the BLPOP that holds the only connection
 
 
 def client(redis_url: str, size: int, wait_s: float) -> tuple[Redis, GatedConnectionPool]:
@@ -24,6 +26,22 @@ def client(redis_url: str, size: int, wait_s: float) -> tuple[Redis, GatedConnec
 
 def connections(pool: GatedConnectionPool) -> int:
     return len(pool._available_connections) + len(pool._in_use_connections)
+
+
+async def hold_the_only_connection(redis: Redis, pool: GatedConnectionPool) -> asyncio.Task[Any]:
+    """A BLPOP that keeps the pool's one connection until release() pushes to RELEASE_KEY:
+    it ends on the test's word, not after a time a slow machine may have already spent."""
+    busy = asyncio.create_task(redis.blpop([RELEASE_KEY], timeout=0))
+    async with asyncio.timeout(5):
+        while not pool._gate.locked():  # the gate is taken in the task's first step
+            await asyncio.sleep(0)
+    return busy
+
+
+async def release(redis_url: str) -> None:
+    other = Redis.from_url(redis_url)
+    await other.rpush(RELEASE_KEY, "1")
+    await other.aclose()
 
 
 async def test_a_burst_larger_than_the_pool_waits_its_turn(redis_url: str) -> None:
@@ -43,12 +61,12 @@ async def test_a_burst_larger_than_the_pool_waits_its_turn(redis_url: str) -> No
 async def test_a_wait_longer_than_the_limit_is_a_clear_error(redis_url: str) -> None:
     """With the only connection busy, a second command fails after the wait limit with a
     connection error; once the first is done the pool serves again."""
-    redis, _pool = client(redis_url, size=1, wait_s=0.05)
-    busy = asyncio.create_task(redis.blpop(["nx:test:empty"], timeout=HOLD_S))
-    await asyncio.sleep(0.02)
+    redis, pool = client(redis_url, size=1, wait_s=0.05)
+    busy = await hold_the_only_connection(redis, pool)
     with pytest.raises(RedisConnectionError, match="No connection available"):
         await redis.ping()
-    assert await busy is None
+    await release(redis_url)
+    assert list(await busy) == [RELEASE_KEY, "1"]
     assert await redis.ping() is True
     await redis.aclose()
 
@@ -61,10 +79,10 @@ async def test_releasing_twice_does_not_widen_the_pool(redis_url: str) -> None:
     await pool.release(connection)
     with pytest.raises(KeyError):
         await pool.release(connection)
-    busy = asyncio.create_task(redis.blpop(["nx:test:empty"], timeout=HOLD_S))
-    await asyncio.sleep(0.02)
+    busy = await hold_the_only_connection(redis, pool)
     with pytest.raises(RedisConnectionError, match="No connection available"):
         await redis.ping()  # it waited at the gate (an over-released gate lets it through)
+    await release(redis_url)
     await busy
     assert connections(pool) == 1
     await redis.aclose()
