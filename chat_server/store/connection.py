@@ -101,10 +101,15 @@ class GatedConnectionPool(ConnectionPool):
 
     async def release(self, connection: AbstractConnection) -> None:
         was_in_use = connection in self._in_use_connections
+        returned = False
         try:
             await super().release(connection)
+            returned = True
         finally:
-            if was_in_use:
+            # A release cancelled while it waits for the pool's lock leaves the connection in
+            # use and redis-py finishes it in the background by calling this method again:
+            # the gate opens once, in the call that took the connection out of use.
+            if was_in_use and (returned or connection not in self._in_use_connections):
                 self._gate.release()
 
 

@@ -33,7 +33,7 @@ async def hold_the_only_connection(redis: Redis, pool: GatedConnectionPool) -> a
     it ends on the test's word, not after a time a slow machine may have already spent."""
     busy = asyncio.create_task(redis.blpop([RELEASE_KEY], timeout=0))
     async with asyncio.timeout(5):
-        while not pool._gate.locked():  # the gate is taken in the task's first step
+        while not pool._in_use_connections:  # checked out in the task's first step
             await asyncio.sleep(0)
     return busy
 
@@ -82,6 +82,32 @@ async def test_releasing_twice_does_not_widen_the_pool(redis_url: str) -> None:
     busy = await hold_the_only_connection(redis, pool)
     with pytest.raises(RedisConnectionError, match="No connection available"):
         await redis.ping()  # it waited at the gate (an over-released gate lets it through)
+    await release(redis_url)
+    await busy
+    assert connections(pool) == 1
+    await redis.aclose()
+
+
+async def test_a_release_cancelled_while_the_pool_is_busy_gives_its_slot_back_once(
+    redis_url: str,
+) -> None:
+    """A release cancelled while it waits for the pool's lock (redis-py then finishes it in
+    the background) frees one slot, not two: a burst still waits, and never meets redis-py's
+    own 'Too many connections'."""
+    redis, pool = client(redis_url, size=1, wait_s=0.05)
+    connection = await pool.get_connection()
+    async with pool._lock:  # another task is inside the pool
+        releasing = asyncio.create_task(pool.release(connection))
+        await asyncio.sleep(0)  # the release now waits for the lock
+        releasing.cancel()  # a deadline, or a closed websocket
+        with pytest.raises(asyncio.CancelledError):
+            await releasing
+    async with asyncio.timeout(5):
+        while connection not in pool._available_connections:  # the background release ran
+            await asyncio.sleep(0)
+    busy = await hold_the_only_connection(redis, pool)
+    with pytest.raises(RedisConnectionError, match="No connection available"):
+        await redis.ping()
     await release(redis_url)
     await busy
     assert connections(pool) == 1
