@@ -263,6 +263,8 @@ class LiveMonitor:
             return None
         try:
             counts = await self.callback_counts()
+        except RedisError:
+            raise  # an outage, not a bug: the refresh loop counts it, with no traceback
         except Exception:
             self.metrics.error("internal")
             log.exception("the callback counts could not be read")

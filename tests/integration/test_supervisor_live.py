@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,6 +13,8 @@ import aiohttp
 import pytest
 import pytest_asyncio
 import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from chat_server.supervisor_config import SupervisorConfig
 from tests.integration.supervisor_helpers import (
@@ -241,3 +244,20 @@ async def test_the_pages_are_served_to_a_supervisor(sup: SupervisedServer) -> No
             async with http.get(f"{sup.url}{path}") as response:
                 assert response.status == 200, path
                 assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+async def test_a_redis_outage_while_counting_callbacks_is_no_internal_error(
+    redis_url: str, staff_file: Path, log_capture: io.StringIO
+) -> None:
+    """Redis failing just as the live view reads the callback counts (the rest of the
+    picture was read) fails that refresh as a Redis error: no traceback in the log."""
+
+    async def redis_went_away() -> dict[str, int]:
+        raise RedisConnectionError("Redis is gone")
+
+    async with supervised_server(make_settings(redis_url, staff_file, free_port())) as server:
+        monitor = server.supervision.monitor
+        monitor.callback_counts = redis_went_away
+        with pytest.raises(RedisError):
+            await monitor.refresh()
+    assert "Traceback" not in log_capture.getvalue()
