@@ -57,11 +57,16 @@ async def test_show_more_lists_every_waiting_chat_and_each_row_names_its_chat(
     page, sent, got = await console_page(browser, queue_server)
     await page.locator("#presence").select_option("paused")  # no offers: the queue only
     await page.locator("#waiting", has_text=str(WAITING)).wait_for()
-    await page.wait_for_function("document.querySelectorAll('#queue-list > li').length === 50")
+    # A function, not a bare expression: Playwright evals a bare expression again in the page
+    # on every poll, which the console's CSP (no 'unsafe-eval') refuses once the first check
+    # came too early; a function is evaluated once and then called.
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#queue-list > li').length === 50"
+    )
     more = page.get_by_role("button", name="Visa fler i kön (3 till)")
     await more.click()
     await page.wait_for_function(
-        f"document.querySelectorAll('#queue-list > li').length === {WAITING}"
+        f"() => document.querySelectorAll('#queue-list > li').length === {WAITING}"
     )
     assert await more.is_hidden()
     assert {"type": "queue_page", "offset": 50} in sent
