@@ -159,6 +159,7 @@ def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
             web.post("/console/logout", auth_routes.logout),
             web.get("/widget/{path:.+}", pages.widget_asset),
             pages.static_files("/console/assets", pages.CONSOLE_DIR),
+            pages.static_files("/design", pages.DESIGN_DIR),
             pages.static_files("/static", pages.STATIC_DIR),
         ]
     )

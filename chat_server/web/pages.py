@@ -11,6 +11,7 @@ from .appkeys import SERVICES
 from .auth_routes import current_staff
 
 CONSOLE_DIR = Path(str(resources.files("chat_server") / "console"))
+DESIGN_DIR = Path(str(resources.files("chat_server") / "design"))  # staff pages' design system
 STATIC_DIR = Path(str(resources.files("chat_server") / "static"))
 WIDGET_CACHE = "public, max-age=300"
 
