@@ -88,7 +88,8 @@ def render_for_console(chat_id: str, event: ChatEvent, follower: str = "") -> st
             **own,
         )
     if event.kind == "joined":
-        return p.encode("chat_state", chat_id=chat_id, state="active", seq=event.seq)
+        return p.encode("chat_state", chat_id=chat_id, state="active", seq=event.seq,
+                        ts=event.ts_ms)  # fmt: skip
     if event.kind == "transferred":
         return p.encode("chat_transferred", chat_id=chat_id, seq=event.seq, reason=event.text,
                         state=event.extra.get("state", ""))  # fmt: skip
@@ -242,6 +243,7 @@ class ConsoleSession:
                         "topic": c.topic,
                         "language": c.language,
                         "urgent": c.urgent,
+                        "enqueued_ms": c.enqueued_ms,
                         **({"not_alone": True} if c.not_alone else {}),
                     }
                     for c in chats
@@ -272,6 +274,7 @@ class ConsoleSession:
             return
         self.peer.send(p.encode("chat_opened", chat_id=chat_id, alias=info.alias,
                                 topic=info.topic, language=info.language, urgent=info.urgent,
+                                enqueued_ms=info.enqueued_ms,
                                 **({"not_alone": True} if info.not_alone else {}),
                                 **{k: v for k, v in extra.items() if v}))  # fmt: skip
         await self._follow(chat_id)
