@@ -34,6 +34,8 @@ class Settings:
     redis: RedisConfig = field(default_factory=RedisConfig)
     data_dir: Path = Path("var")
     staff_file: Path = Path("var/staff.json")
+    audit_dir: Path = Path("var/audit")
+    audit_retention_days: int = 365  # docs/audit.md argues the default
     widget_dir: Path = REPO_DIR / "widget"
     demo: bool = False
     log_level: str = "INFO"
@@ -141,6 +143,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         redis=redis,
         data_dir=data_dir,
         staff_file=Path(env.get("NEXUS_STAFF_FILE", "") or data_dir / "staff.json"),
+        audit_dir=Path(env.get("NEXUS_AUDIT_DIR", "") or data_dir / "audit"),
+        audit_retention_days=read.whole("NEXUS_AUDIT_RETENTION_DAYS", 365, minimum=1, maximum=3650),
         widget_dir=Path(env.get("NEXUS_WIDGET_DIR", "") or REPO_DIR / "widget"),
         demo=read.flag("NEXUS_DEMO", False),
         log_level=env.get("NEXUS_LOG_LEVEL", "INFO").upper(),
