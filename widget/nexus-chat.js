@@ -1,8 +1,8 @@
 /* nexus-chat widget loader: anonymous chat with Nexus, Uppsala kommun.
  * Embed with one tag (options as data attributes, all optional; see docs/widget.md):
  *   <script src="https://chat.example/widget/nexus-chat.js" data-lang="sv" defer></script>
- * This classic script only reads its options and loads the widget's modules (widget/js/*.js)
- * from the same directory. Nothing inline, so it runs under a strict Content-Security-Policy.
+ * This classic script only reads its options and, when the page is idle, loads the widget's
+ * modules (widget/js/*.js) from the same directory. Nothing inline, so it runs under a strict Content-Security-Policy.
  * No cookies, no localStorage, no IndexedDB; nothing is requested from any third party. */
 (() => {
   "use strict";
@@ -32,8 +32,29 @@
     open: flag(data.open),
     cover: data.cover || "neutral",
   };
-  import(`${options.base}js/app.js`).then(
-    (app) => app.start(options),
-    () => { window.__nexusChat = false; },
-  );
+  // The host page pays for this file only: the widget's modules, styles and texts are fetched
+  // once the page has loaded and the browser is idle, so they never compete with the page.
+  // A chat to resume (this tab's entry, see js/storage.js) or data-open loads them at once.
+  let loading = false;
+  const load = () => {
+    if (loading) return;
+    loading = true;
+    import(`${options.base}js/app.js`).then(
+      (app) => app.start(options),
+      () => { window.__nexusChat = false; },
+    );
+  };
+  const resuming = () => {
+    try {
+      return sessionStorage.getItem("nexus-chat") !== null;
+    } catch {
+      return false;
+    }
+  };
+  const whenIdle = () => (window.requestIdleCallback
+    ? requestIdleCallback(load, { timeout: 2000 })
+    : setTimeout(load, 200));
+  if (options.open || resuming()) load();
+  else if (document.readyState === "complete") whenIdle();
+  else addEventListener("load", whenIdle, { once: true });
 })();

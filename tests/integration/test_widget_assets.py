@@ -31,6 +31,7 @@ HOST_ORIGIN = "https://www.uppsala.se"
 FOREIGN_ORIGIN = "https://tracker.example"
 MAX_WIDGET_CACHE_S = 86400  # a fixed widget must reach every visitor within a day
 BUDGET_BYTES = 30 * 1024
+LOADER_BUDGET_BYTES = 2 * 1024
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -126,7 +127,8 @@ async def test_visitor_socket_handshake_sets_no_cookie(demo: RunningServer) -> N
 
 
 def test_widget_size_is_within_budget() -> None:
-    """ops/widget-size prints the gzipped JS + CSS total, and it is at most 30 KB."""
+    """ops/widget-size prints the gzipped JS + CSS total (at most 30 KB) and the loader's size
+    (at most 2 KB: the only file every page of the host site pays for)."""
     result = subprocess.run(
         [sys.executable, str(REPO_DIR / "ops" / "widget-size")],
         capture_output=True,
@@ -136,6 +138,9 @@ def test_widget_size_is_within_budget() -> None:
     found = re.search(r"total JS \+ CSS: (\d+) B gzipped", result.stdout)
     assert found, result.stdout
     assert int(found[1]) <= BUDGET_BYTES
+    loader = re.search(r"loader nexus-chat\.js: (\d+) B gzipped", result.stdout)
+    assert loader, result.stdout
+    assert int(loader[1]) <= LOADER_BUDGET_BYTES
     assert result.returncode == 0, result.stderr
 
 
