@@ -1,4 +1,5 @@
-"""Command line: ``serve``, ``demo`` and staff account management (``user ...``)."""
+"""Command line: ``serve``, ``demo``, staff accounts (``user ...``) and the audit log
+(``audit show | verify``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from . import user_cli
+from . import audit_cli, user_cli
 from .accounts import AccountError, StaffDirectory
 from .app import create_app
 from .config import Settings, SettingsError, load_settings
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_demo
     )
     user_cli.add_user_commands(sub)
+    audit_cli.add_audit_commands(sub)
     return parser
 
 

@@ -27,6 +27,7 @@ from .store.sealing import ChatSeals, MessageKeyring
 from .store.sessions import SessionStore
 from .web import auth_routes, handlers, health, pages, status_api
 from .web.appkeys import SERVICES
+from .web.audit_routes import add_audit_routes
 from .web.callback_api import CALLBACKS, add_callback_routes
 from .web.callback_worklist import work_counts
 from .web.console_features import add_console_routes
@@ -134,6 +135,7 @@ def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
     app[SERVICES] = services
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_close_sockets)
+    add_audit_routes(app, settings)
     add_console_routes(app, settings=settings.console)
     callback_counts = None
     if settings.callbacks is not None:

@@ -5,6 +5,8 @@ totp-disable, sign-out) bump the account's session epoch in the staff file, whic
 server checks on each request and every 2 s for open consoles. When ``REDIS_URL`` is set the
 command also deletes the sessions in Redis at once (open consoles close with 4401 right
 away); without it (the embedded demo Redis is private to the server process) it says so.
+
+Every change is recorded in the staff audit log as ``cli:<operator>`` (docs/audit.md).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from .accounts import AccountError, StaffDirectory, totp_provisioning_uri
-from .config import Settings, load_settings
+from .audit import AuditLog, default_instance
+from .config import Settings, load_settings, operator_name
+from .domain.audit import AuditKind, Channel, cli_actor
 from .domain.models import Role
 from .store.connection import connect
 from .store.keys import Keys
@@ -27,6 +31,19 @@ from .store.sessions import SessionStore
 SESSION_ENDING_ACTIONS = frozenset(
     {"disable", "set-password", "set-role", "totp-enable", "totp-disable", "sign-out"}
 )
+AUDIT_KINDS = {
+    "add": AuditKind.ACCOUNT_CREATED,
+    "disable": AuditKind.ACCOUNT_DISABLED,
+    "enable": AuditKind.ACCOUNT_ENABLED,
+    "set-password": AuditKind.PASSWORD_CHANGED,
+    "set-role": AuditKind.ROLE_CHANGED,
+    "set-skills": AuditKind.SKILLS_CHANGED,
+    "set-capacity": AuditKind.CAPACITY_CHANGED,
+    "set-backup": AuditKind.BACKUP_CHANGED,
+    "totp-enable": AuditKind.SECOND_FACTOR_ENABLED,
+    "totp-disable": AuditKind.SECOND_FACTOR_DISABLED,
+    "sign-out": AuditKind.SESSIONS_ENDED,
+}
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -146,6 +163,18 @@ def _change(args: argparse.Namespace, staff: StaffDirectory) -> None:
     staff.update(name, **fields)
 
 
+def _audit(settings: Settings, args: argparse.Namespace) -> None:
+    """Record the change just made in the audit log; say so if it could not be written."""
+    audit = AuditLog(settings.audit_dir, settings.audit_retention_days, default_instance("cli:"))
+    role = args.role if args.action in ("add", "set-role") else ""
+    target = args.username.strip().lower()
+    actor = cli_actor(operator_name())
+    if not audit.record(AUDIT_KINDS[args.action], actor, via=Channel.CLI, target=target, role=role):
+        print(
+            f"warning: the audit log in {settings.audit_dir} could not be written", file=sys.stderr
+        )
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     settings = load_settings()
     staff = StaffDirectory(settings.staff_file)
@@ -154,6 +183,7 @@ def cmd_user(args: argparse.Namespace) -> int:
         return 0
     _change(args, staff)
     print(f"{args.action}: {args.username} done")
+    _audit(settings, args)
     if args.action in SESSION_ENDING_ACTIONS:
         end_sessions(settings, args.username.strip().lower())
     return 0

@@ -3,6 +3,9 @@
 Every failed login, whatever the cause (unknown user, disabled account, wrong password,
 wrong or reused second-factor code, a login throttle wait), gets the same answer after the
 same work: an argon2id verification. See ``store/login_throttle.py`` for the throttling.
+
+Sign-ins, failed sign-ins and sign-outs go to the staff audit log (docs/audit.md): a failed
+sign-in names the attempted account only if it exists, never the address it came from.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from ..accounts import matching_totp_step, needs_rehash, verify_password
+from ..domain.audit import AuditKind, failed_sign_in_actor
 from ..domain.models import StaffAccount
 from ..services import Services
 from ..store.login_throttle import LoginThrottle, ThrottleSettings
 from ..store.sessions import StaffSession
 from .appkeys import SERVICES
+from .audit_trail import record
 from .bodies import UnreadableBody, read_form
 from .security import same_origin_request
 
@@ -157,6 +162,10 @@ async def _verified_account(request: web.Request, services: Services) -> StaffAc
     await asyncio.sleep(max(0.0, LOGIN_MIN_DURATION_S - (time.monotonic() - started)))
     if account is None or not ok:
         await throttle.record_failure(username, services.clock_ms())
+        known = services.staff.get(username) is not None
+        reason = "credentials" if account is None else "second_factor"
+        actor = failed_sign_in_actor(username, known)
+        await record(request.app, AuditKind.SIGN_IN_FAILED, actor, reason=reason)
         return None
     await throttle.record_success(username)
     await _rehash_if_needed(services, account, password)
@@ -184,6 +193,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         )
     except RedisError:
         raise web.HTTPServiceUnavailable(text="the service is temporarily unavailable") from None
+    await record(request.app, AuditKind.SIGN_IN, account.username)
     response = web.HTTPSeeOther("/console/")
     set_session_cookie(response, session.session_id, services.settings.session_absolute_s)
     raise response
@@ -202,6 +212,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
             raise web.HTTPForbidden(text="missing or wrong CSRF token")
         await services.sessions.delete(session.session_id, session.username)
         await services.sessions.revoke_sockets(session)
+        await record(request.app, AuditKind.SIGN_OUT, session.username)
     response = web.HTTPSeeOther("/console/login")
     clear_session_cookie(response)
     raise response
@@ -217,6 +228,7 @@ async def logout_everywhere(request: web.Request) -> web.StreamResponse:
     if not csrf_ok(request, staff[1], form.get("csrf", "")):
         raise web.HTTPForbidden(text="missing or wrong CSRF token")
     await services.sessions.delete_all_for(staff[0].username)
+    await record(request.app, AuditKind.SIGN_OUT_EVERYWHERE, staff[0].username)
     response = web.HTTPSeeOther("/console/login")
     clear_session_cookie(response)
     raise response

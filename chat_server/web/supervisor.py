@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
+from ..domain.audit import AuditKind
 from ..domain.console_protocol import Bare, SaveOutcome
 from ..domain.models import visitor_alias
 from ..domain.outcomes import OUTCOMES
@@ -49,6 +50,7 @@ from ..store.stats import StatsStore
 from ..supervisor_config import SupervisorConfig
 from . import controls_api, feedback
 from .appkeys import SERVICES
+from .audit_trail import record
 from .auth_routes import current_staff
 from .live_view import CallbackCounts, LiveMonitor
 from .metrics import MetricsServer, ServiceMetrics
@@ -193,8 +195,13 @@ async def stats_json(request: web.Request) -> web.Response:
 
 
 async def stats_csv(request: web.Request) -> web.Response:
-    """``GET /supervisor/api/stats.csv?start=&end=``: one suppressed row per day."""
+    """``GET /supervisor/api/stats.csv?start=&end=``: one suppressed row per day (an export:
+    recorded in the audit log)."""
     supervision, span, per_day = await _range(request)
+    account, _ = await require_supervisor(request)
+    await record(
+        request.app, AuditKind.STATS_EXPORTED, account.username, day_range=(span.start, span.end)
+    )
     rows = to_csv_rows(per_day, export_fields(per_day, supervision.stats.vocabulary))
     name = f"nexus-chat-statistik_{span.start.isoformat()}_{span.end.isoformat()}.csv"
     return web.Response(

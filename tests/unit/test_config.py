@@ -58,6 +58,8 @@ def test_every_variable_is_read() -> None:
         "NEXUS_REDIS_PREFIX": "test:",
         "NEXUS_DATA_DIR": "/srv/nexus",
         "NEXUS_STAFF_FILE": "/etc/nexus/staff.json",
+        "NEXUS_AUDIT_DIR": "/var/log/nexus-audit",
+        "NEXUS_AUDIT_RETENTION_DAYS": "730",
         "NEXUS_WIDGET_DIR": "/srv/widget",
         "NEXUS_DEMO": "yes",
         "NEXUS_LOG_LEVEL": "debug",
@@ -84,6 +86,8 @@ def test_every_variable_is_read() -> None:
         redis_prefix="test:",
         data_dir=Path("/srv/nexus"),
         staff_file=Path("/etc/nexus/staff.json"),
+        audit_dir=Path("/var/log/nexus-audit"),
+        audit_retention_days=730,
         widget_dir=Path("/srv/widget"),
         demo=True,
         log_level="DEBUG",
@@ -104,6 +108,15 @@ def test_every_variable_is_read() -> None:
 def test_staff_file_defaults_into_the_data_dir() -> None:
     """Without NEXUS_STAFF_FILE the staff file lives in NEXUS_DATA_DIR."""
     assert load_settings({"NEXUS_DATA_DIR": "/tmp/x"}).staff_file == Path("/tmp/x/staff.json")
+
+
+def test_audit_log_defaults_into_the_data_dir_and_keeps_a_year() -> None:
+    """Without NEXUS_AUDIT_DIR the audit log lives in <data dir>/audit; retention is 1-3650."""
+    settings = load_settings({"NEXUS_DATA_DIR": "/tmp/x"})
+    assert (settings.audit_dir, settings.audit_retention_days) == (Path("/tmp/x/audit"), 365)
+    for bad in ("0", "3651", "a year"):
+        with pytest.raises(SettingsError, match="NEXUS_AUDIT_RETENTION_DAYS"):
+            load_settings({"NEXUS_AUDIT_RETENTION_DAYS": bad})
 
 
 def test_public_url_follows_the_port_and_is_the_default_origin() -> None:
