@@ -18,6 +18,7 @@ from .services import Services
 from .store.chats import ChatStore
 from .store.connection import connect_from_settings
 from .store.controls import ControlStore
+from .store.flood import FloodGate, challenge_key
 from .store.hub import Hub
 from .store.keys import Keys
 from .store.presence import PresenceStore
@@ -55,7 +56,8 @@ def build_services(settings: Settings) -> Services:
     redis = connect_from_settings(settings)
     keys = Keys(settings.redis_prefix)
     scripts = Scripts(redis)
-    return Services(
+    keyring = message_keyring(settings)
+    services = Services(
         settings=settings,
         redis=redis,
         keys=keys,
@@ -65,7 +67,7 @@ def build_services(settings: Settings) -> Services:
             scripts,
             settings.chat_ttl_s,
             wait=settings.redis.wait,
-            seals=ChatSeals(redis, keys, message_keyring(settings)),
+            seals=ChatSeals(redis, keys, keyring),
         ),
         routing=RoutingStore(redis, keys, scripts, settings.chat_ttl_s),
         controls=ControlStore(redis, settings.redis_prefix),
@@ -88,6 +90,11 @@ def build_services(settings: Settings) -> Services:
         hub=Hub(redis, base_channels=(keys.queue_channel,)),
         login_slots=asyncio.Semaphore(settings.login_concurrency),
     )
+    services.flood = FloodGate(
+        redis, settings.redis_prefix, settings.flood, challenge_key(keyring.current),
+        lambda: services.clock_ms(),  # a test may set another clock after this
+    )  # fmt: skip
+    return services
 
 
 def _announce_health(services: Services, ok: bool) -> None:

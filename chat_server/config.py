@@ -10,6 +10,7 @@ from typing import Any
 
 from .callback_settings import CallbackConfig, CallbackConfigError
 from .crypto import KeySettingError
+from .domain.flood import FloodPolicy
 from .envparse import EnvReader
 from .redis_settings import RedisConfig, RedisSettingsError
 from .store.sealing import MessageKeyring
@@ -49,6 +50,7 @@ class Settings:
     visitor_msgs_per_s: float = 1.0
     visitor_msg_burst: int = 8
     max_protocol_errors: int = 20
+    flood: FloodPolicy = field(default_factory=FloodPolicy)  # proof of work in a flood
     default_capacity: int = 2
     # Staff sessions
     session_idle_s: int = 1800
@@ -114,6 +116,25 @@ def operator_name(env: Mapping[str, str] | None = None) -> str:
     return env.get("SUDO_USER", "") or env.get("LOGNAME", "") or env.get("USER", "")
 
 
+def _flood(read: EnvReader) -> FloodPolicy:
+    try:
+        return FloodPolicy(
+            starts_per_min=read.whole("NEXUS_FLOOD_STARTS_PER_MIN", 60),
+            min_bits=read.whole("NEXUS_FLOOD_MIN_BITS", 10),
+            max_bits=read.whole("NEXUS_FLOOD_MAX_BITS", 14),
+            challenge_ttl_s=read.whole("NEXUS_FLOOD_CHALLENGE_TTL_S", 60),
+        )
+    except ValueError as error:
+        raise SettingsError(f"NEXUS_FLOOD_*: {error}") from None
+
+
+def operator_name(env: Mapping[str, str] | None = None) -> str:
+    """Who runs a CLI command, for the audit log: the user who called ``sudo -u`` (docs say
+    to run the CLI as the service user), else the login name; '' if neither is known."""
+    env = os.environ if env is None else env
+    return env.get("SUDO_USER", "") or env.get("LOGNAME", "") or env.get("USER", "")
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -163,6 +184,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         max_text_chars=read.whole("NEXUS_MAX_TEXT_CHARS", 2000),
         visitor_msgs_per_s=read.number("NEXUS_VISITOR_MSGS_PER_S", 1.0),
         visitor_msg_burst=read.whole("NEXUS_VISITOR_MSG_BURST", 8),
+        flood=_flood(read),
         default_capacity=read.whole("NEXUS_DEFAULT_CAPACITY", 2),
         session_idle_s=read.whole("NEXUS_SESSION_IDLE_S", 1800),
         session_absolute_s=read.whole("NEXUS_SESSION_ABSOLUTE_S", 43200),

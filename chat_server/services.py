@@ -16,6 +16,7 @@ from .domain.estimate import EstimateSettings
 from .domain.schedule import OpeningHours
 from .store.chats import ChatStore, EndedChat
 from .store.controls import ControlStore
+from .store.flood import FloodGate
 from .store.hub import Hub
 from .store.keys import Keys
 from .store.presence import PresenceStore
@@ -67,6 +68,7 @@ class Services:
     console_handlers: dict[str, ConsoleHandler] = field(default_factory=dict)
     end_hooks: list[EndHook] = field(default_factory=list)
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    flood: FloodGate | None = None  # set by build_services
 
     @property
     def redis_ok(self) -> bool:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .flood import MAX_CHALLENGE_CHARS, MAX_SOLUTION_CHARS
 from .vocabulary import LANGUAGES, TOPICS
 
 MAX_TEXT_CHARS: Final = 2000
@@ -66,6 +67,10 @@ class ErrorCode:
     TARGET_UNAVAILABLE: Final = "target_unavailable"
     TARGET_AT_CAPACITY: Final = "target_at_capacity"
     INTERNAL_ERROR: Final = "internal_error"
+    # Flood control (domain/flood.py): each is followed by a fresh ``challenge`` frame
+    POW_INVALID: Final = "pow_invalid"
+    POW_EXPIRED: Final = "pow_expired"
+    POW_REPLAYED: Final = "pow_replayed"
 
 
 class ProtocolError(Exception):
@@ -98,6 +103,9 @@ class StartChat:
     topic: str = ""
     language: str = ""
     urgent: bool = False
+    # The proof of work of a ``challenge`` frame (docs/protocol.md, flood control)
+    challenge: str = ""
+    solution: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +285,8 @@ def parse_visitor_message(
             topic=code_field(data, "topic", TOPICS),
             language=code_field(data, "language", LANGUAGES),
             urgent=bool_field(data, "urgent"),
+            challenge=string_field(data, "challenge", limit=MAX_CHALLENGE_CHARS),
+            solution=string_field(data, "solution", limit=MAX_SOLUTION_CHARS),
         )
     if kind == "resume":
         last_seq = data.get("last_seq", 0)

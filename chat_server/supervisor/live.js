@@ -1,7 +1,9 @@
-"use strict";
 /* Supervisor live view: one WebSocket to /ws/supervisor; the server pushes every change. */
+import { clockTime, t, translatePage, wireLanguageSelect } from "/design/staff-i18n.js";
+import { stepChart } from "./charts.js";
+import { bucket, codeName, levelRows, seconds, serverMessage } from "./labels.js";
+
 const $ = (id) => document.getElementById(id);
-const L = window.NexusLabels;
 let ws = null;
 let retry = 0;
 let csrf = "";
@@ -11,12 +13,12 @@ let shownControls = "";
 
 function connect() {
   ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws/supervisor`);
-  ws.onopen = () => { retry = 0; $("connection").textContent = "Ansluten (connected)"; };
+  ws.onopen = () => { retry = 0; $("connection").textContent = t("live.connected"); };
   ws.onmessage = (event) => receive(JSON.parse(event.data));
   ws.onclose = (event) => {
     ws = null;
     if (event.code === 4401) { location.href = "/console/login"; return; }
-    $("connection").textContent = "Anslutningen bröts, försöker igen… (reconnecting)";
+    $("connection").textContent = t("common.reconnecting");
     setTimeout(connect, Math.min(8000, 500 * 2 ** retry++));
   };
 }
@@ -30,24 +32,7 @@ function receive(frame) {
     latest = frame;
     render(frame);
   } else if (frame.type === "queue_history") {
-    window.NexusCharts.stepChart($("history-chart"), frame.points,
-      "Kölängd de senaste timmarna (queue length over the last hours)");
-  }
-}
-
-function fillList(id, counts, kind) {
-  const items = Object.entries(counts).sort((a, b) => b[1] - a[1]);
-  const list = $(id);
-  list.replaceChildren();
-  if (items.length === 0) {
-    const li = document.createElement("li");
-    li.textContent = "Ingen väntar (nobody waiting)";
-    list.append(li);
-  }
-  for (const [code, n] of items) {
-    const li = document.createElement("li");
-    li.textContent = `${L.name(kind, code)}: ${n}`;
-    list.append(li);
+    stepChart($("history-chart"), frame.points, t("live.history"));
   }
 }
 
@@ -58,40 +43,64 @@ function cell(text, cls = "") {
   return td;
 }
 
+function row(...cells) {
+  const tr = document.createElement("tr");
+  tr.append(...cells);
+  return tr;
+}
+
+/* A count table, largest first; an empty queue says so in a full-width row. */
+function fillCounts(id, counts, kind) {
+  const items = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  if (items.length === 0) {
+    const empty = cell(t("live.nobody_waiting"), "muted");
+    empty.colSpan = 2;
+    $(id).replaceChildren(row(empty));
+    return;
+  }
+  $(id).replaceChildren(...items.map(([code, n]) => row(cell(codeName(kind, code)), cell(String(n), "num count"))));
+}
+
 function render(f) {
   $("waiting").textContent = f.waiting;
   $("urgent").textContent = f.waiting_urgent;
   $("active").textContent = f.active;
   $("available").textContent = f.available;
+  $("free-seats").textContent = f.counsellors
+    .filter((c) => c.presence === "available")
+    .reduce((sum, c) => sum + Math.max(0, c.capacity - c.chats), 0);
   tick();
-  fillList("by-topic", f.waiting_by_topic, "topic");
-  fillList("by-language", f.waiting_by_language, "language");
-  const rows = f.counsellors.map((c) => {
-    const tr = document.createElement("tr");
-    tr.append(cell(c.name), cell(L.name("presence", c.presence), `presence-${c.presence}`),
-      cell(`${c.chats} / ${c.capacity}`));
-    return tr;
-  });
+  fillCounts("by-topic", f.waiting_by_topic, "topic");
+  fillCounts("by-language", f.waiting_by_language, "language");
+  const rows = f.counsellors.map((c) => row(cell(c.name),
+    cell(codeName("presence", c.presence), `presence presence-${c.presence}`),
+    cell(t("live.chats_of", { chats: c.chats, capacity: c.capacity }),
+      `num count${c.chats >= c.capacity ? " full" : ""}`)));
+  if (rows.length === 0) {
+    const empty = cell(t("live.no_counsellors"), "muted");
+    empty.colSpan = 3;
+    rows.push(row(empty));
+  }
   $("counsellors").replaceChildren(...rows);
   const hands = f.raised_hands.map((h) => {
     const li = document.createElement("li");
-    const since = new Date(h.since_ms).toLocaleTimeString("sv-SE", { hour: "2-digit", minute: "2-digit" });
-    li.textContent = `${h.name} räcker upp handen sedan ${since} (raised hand)`;
+    li.className = "alert urgent";
+    li.textContent = t("live.hand_since", { name: h.name, clock: clockTime(h.since_ms) });
     return li;
   });
-  $("hands").replaceChildren(...hands);
-  const t = f.today;
-  $("offered").textContent = t.offered;
-  $("answered").textContent = t.answered;
-  $("abandoned").textContent = t.abandoned;
-  $("median-wait").textContent = t.median_wait ? L.bucket(t.median_wait) : "–";
-  const levels = Object.entries(t.service_levels).map(([target, share]) => {
+  if (hands.length === 0) {
     const li = document.createElement("li");
-    const pct = share === null ? "–" : `${Math.round(share * 100)} %`;
-    li.textContent = `Besvarade inom ${L.bucket(`le_${target}`).replace("≤ ", "")}: ${pct}`;
-    return li;
-  });
-  $("service-levels").replaceChildren(...levels);
+    li.className = "muted";
+    li.textContent = t("live.no_hands");
+    hands.push(li);
+  }
+  $("hands").replaceChildren(...hands);
+  const today = f.today;
+  $("offered").textContent = today.offered;
+  $("answered").textContent = today.answered;
+  $("abandoned").textContent = today.abandoned;
+  $("median-wait").textContent = today.median_wait ? bucket(today.median_wait) : "–";
+  $("service-levels").replaceChildren(...levelRows(today.service_levels));
   for (const name of ["pending", "due", "overdue"]) {
     $(`cb-${name}`).textContent = f.callbacks ? f.callbacks[name] : "–";
   }
@@ -99,9 +108,8 @@ function render(f) {
 }
 
 function renderControls(c) {
-  const state = c.intake_paused ? "Nya chattar är pausade. (Intake is paused.)"
-    : "Nya chattar tas emot. (Intake is open.)";
-  const day = { open: " Öppet hela dagen i dag. (Open today.)", closed: " Stängt i dag. (Closed today.)" }[c.day_override] ?? "";
+  const state = c.intake_paused ? t("live.intake_paused") : t("live.intake_open");
+  const day = { open: t("live.day_open_state"), closed: t("live.day_closed_state") }[c.day_override] ?? "";
   $("control-state").textContent = state + day;
   $("control-state").className = c.intake_paused ? "paused" : "";
   const key = JSON.stringify(c);
@@ -118,7 +126,7 @@ function renderControls(c) {
 function tick() {
   if (!latest) return;
   const oldest = latest.oldest_enqueued_ms;
-  $("longest-wait").textContent = oldest === null ? "–" : L.seconds((Date.now() + clockOffsetMs - oldest) / 1000);
+  $("longest-wait").textContent = oldest === null ? "–" : seconds((Date.now() + clockOffsetMs - oldest) / 1000);
 }
 
 async function post(path, body) {
@@ -130,13 +138,15 @@ async function post(path, body) {
       body: JSON.stringify(body),
     });
     const data = await response.json();
-    if (!response.ok) { $("control-error").textContent = data.message || data.error; return; }
+    if (!response.ok) { $("control-error").textContent = serverMessage(data.message) || data.error; return; }
     renderControls(data.controls);
   } catch {
-    $("control-error").textContent = "Kunde inte spara – försök igen. (Could not save.)";
+    $("control-error").textContent = t("live.save_failed");
   }
 }
 
+translatePage();
+wireLanguageSelect($("lang"));
 $("intake-form").addEventListener("submit", (event) => {
   event.preventDefault();
   post("intake", { paused: true, message_sv: $("pause-sv").value, message_en: $("pause-en").value });

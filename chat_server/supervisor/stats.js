@@ -1,9 +1,10 @@
-"use strict";
 /* Statistics page: fetch the report for a date range and draw it; every cell is already
    suppressed by the server ("<5", "x"), so nothing here can reveal a small count. */
+import { lang, t, translatePage, wireLanguageSelect } from "/design/staff-i18n.js";
+import { barChart, cellText, columnChart } from "./charts.js";
+import { bucket, codeName, levelRows, serverMessage } from "./labels.js";
+
 const $ = (id) => document.getElementById(id);
-const L = window.NexusLabels;
-const C = window.NexusCharts;
 
 function isoDay(date) {
   const local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
@@ -22,45 +23,36 @@ function nonZero(items) {
 }
 
 function draw(report) {
-  const t = report.total;
-  $("s-offered").textContent = C.cellText(t.chats_offered);
-  $("s-answered").textContent = C.cellText(t.chats_answered);
-  $("s-abandoned").textContent = C.cellText(t.chats_abandoned);
-  $("s-feedback").textContent = C.cellText(t.feedback_responses);
-  $("s-median").textContent = report.median_wait ? L.bucket(report.median_wait) : "–";
-  $("s-levels").replaceChildren(...Object.entries(report.service_levels).map(([target, share]) => {
-    const li = document.createElement("li");
-    const pct = share === null ? "– (för få chattar / too few chats)" : `${Math.round(share * 100)} %`;
-    li.textContent = `Servicenivå, besvarade inom ${L.bucket(`le_${target}`).replace("≤ ", "")}: ${pct}`;
-    return li;
-  }));
-  C.columnChart($("chart-weeks"), report.weeks.map((w) => w.week.replace(/^\d{4}-W/, "v. ")), [
-    { name: "Besvarade (answered)", cls: "answered", cells: report.weeks.map((w) => w.chats_answered) },
-    { name: "Avbrutna (abandoned)", cls: "abandoned", cells: report.weeks.map((w) => w.chats_abandoned) },
-  ], "Chattar per vecka (chats per week)");
-  C.barChart($("chart-wait"), group(t, "wait", (b) => L.bucket(b)), "Väntetid till svar (wait)");
-  C.barChart($("chart-topics"), group(t, "topic", (c) => L.name("topic", c)), "Ämnen (topics)");
-  C.barChart($("chart-languages"), nonZero(group(t, "language", (c) => L.name("language", c))),
-    "Språk (languages)");
-  const outcome = (code) => (report.labels[code] ? report.labels[code][0] : L.name("topic", code));
-  C.barChart($("chart-outcomes"), nonZero(group(t, "outcome", outcome)), "Resultat (outcomes)");
-  C.barChart($("chart-helped"), group(t, "feedback:helped", (s) => (s === "other" ? "ogiltigt" : s)),
-    "Fick du den hjälp du behövde? (did you get the help you needed?)");
-  const again = { yes: "Ja (yes)", no: "Nej (no)", unsure: "Vet inte (unsure)", other: "ogiltigt" };
-  C.barChart($("chart-again"), group(t, "feedback:contact_again", (a) => again[a] ?? a),
-    "Skulle du kontakta oss igen? (would you contact us again?)");
-  C.barChart($("chart-callbacks"), [
-    { label: "Begärda (requested)", cell: t.callbacks_requested },
-    { label: "Genomförda (completed)", cell: t.callbacks_completed },
-    { label: "Misslyckade (failed)", cell: t.callbacks_failed },
-    { label: "Nytt försök (retry)", cell: t.callbacks_retry },
-    { label: "Avbokade (cancelled)", cell: t.callbacks_cancelled },
-    { label: "Utgångna (expired)", cell: t.callbacks_expired },
-  ], "Återuppringningar (callbacks)");
-  const hours = group(t, "offered_by_hour", (h) => h);
-  C.columnChart($("chart-hours"), hours.map((h) => h.label),
-    [{ name: "Chattar (chats)", cls: "answered", cells: hours.map((h) => h.cell) }],
-    "Chattar per timme (chats by hour of day)");
+  const total = report.total;
+  $("range-shown").textContent = t("stats.shown", { start: report.start, end: report.end, days: report.days });
+  $("s-offered").textContent = cellText(total.chats_offered);
+  $("s-answered").textContent = cellText(total.chats_answered);
+  $("s-abandoned").textContent = cellText(total.chats_abandoned);
+  $("s-feedback").textContent = cellText(total.feedback_responses);
+  $("s-median").textContent = report.median_wait ? bucket(report.median_wait) : "–";
+  $("s-levels").replaceChildren(...levelRows(report.service_levels));
+  const weeks = report.weeks;
+  columnChart($("chart-weeks"), weeks.map((w) => t("stats.week", { week: Number(w.week.slice(-2)) })), [
+    { name: t("stats.ended"), cls: "offered", cells: weeks.map((w) => w.chats_offered) },
+    { name: t("stats.answered"), cls: "answered", cells: weeks.map((w) => w.chats_answered) },
+    { name: t("stats.abandoned"), cls: "abandoned", cells: weeks.map((w) => w.chats_abandoned) },
+  ], t("stats.weeks"));
+  barChart($("chart-wait"), group(total, "wait", bucket), t("stats.wait"));
+  barChart($("chart-topics"), group(total, "topic", (c) => codeName("topic", c)), t("stats.topics"));
+  barChart($("chart-languages"), nonZero(group(total, "language", (c) => codeName("language", c))),
+    t("stats.languages"));
+  const which = lang === "en" ? 1 : 0;
+  const outcome = (code) => (report.labels[code] ? report.labels[code][which] : codeName("topic", code));
+  barChart($("chart-outcomes"), nonZero(group(total, "outcome", outcome)), t("stats.outcomes"));
+  barChart($("chart-helped"), group(total, "feedback:helped",
+    (s) => (s === "other" ? t("stats.invalid_answer") : s)), t("stats.helped"));
+  barChart($("chart-again"), group(total, "feedback:contact_again",
+    (a) => (a === "other" ? t("stats.invalid_answer") : t(`stats.again.${a}`))), t("stats.again"));
+  barChart($("chart-callbacks"), ["requested", "completed", "failed", "retry", "cancelled", "expired"]
+    .map((name) => ({ label: t(`stats.cb_${name}`), cell: total[`callbacks_${name}`] })), t("stats.callbacks"));
+  const hours = group(total, "offered_by_hour", (h) => h);
+  columnChart($("chart-hours"), hours.map((h) => h.label),
+    [{ name: t("stats.hours_series"), cls: "answered", cells: hours.map((h) => h.cell) }], t("stats.hours"));
 }
 
 async function load() {
@@ -72,15 +64,19 @@ async function load() {
     const response = await fetch(`/supervisor/api/stats?${query}`, { credentials: "same-origin" });
     if (response.status === 401) { location.href = "/console/login"; return; }
     const data = await response.json();
-    if (!response.ok) { $("range-error").textContent = data.message || data.error; return; }
+    if (!response.ok) { $("range-error").textContent = serverMessage(data.message) || data.error; return; }
     draw(data);
+    document.body.dataset.drawn = `${data.start}/${data.end}`;
   } catch {
-    $("range-error").textContent = "Kunde inte hämta statistiken. (Could not load the statistics.)";
+    $("range-error").textContent = t("stats.load_failed");
   }
 }
 
+translatePage();
+wireLanguageSelect($("lang"));
 const today = new Date();
 $("end").value = isoDay(today);
 $("start").value = isoDay(new Date(today.getTime() - 27 * 86400000));
 $("range-form").addEventListener("submit", (event) => { event.preventDefault(); load(); });
+$("print-button").addEventListener("click", () => window.print());
 load();

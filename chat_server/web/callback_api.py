@@ -27,8 +27,10 @@ from ..domain.callbacks import (
     next_window,
     validate_request,
 )
+from ..domain.flood import MAX_CHALLENGE_CHARS, MAX_SOLUTION_CHARS
 from ..domain.ratelimit import Bucket, take
 from ..store.callbacks import CallbackStore, CreatedRequest, DuplicateRequest, StoredRequest
+from ..store.flood import ChallengeNeeded, FloodGate
 from .appkeys import SERVICES
 from .bodies import UnreadableBody, read_json_object
 
@@ -49,6 +51,41 @@ _Found = TypeVar("_Found")
 
 class RateLimited(Exception):
     """Too many attempts from this address, or from everyone together, this hour."""
+
+
+# The no-JS form's wait during a flood: it cannot solve a proof of work (domain/flood.py).
+FLOOD_RETRY_AFTER_S: Final = 30
+
+
+class FloodWait(Exception):
+    """A flood is on and this client cannot solve a challenge: wait and send again."""
+
+
+class ChallengeRequired(Exception):
+    """A flood is on: solve ``decision.challenge`` and send again (``decision.refused``
+    names what was wrong with the solution sent, or is ``pow_required``)."""
+
+    def __init__(self, decision: ChallengeNeeded) -> None:
+        super().__init__(decision.refused)
+        self.decision = decision
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """The proof of work a JSON request carried ("" when none)."""
+
+    challenge: str = ""
+    solution: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Proof:
+        def text(name: str, limit: int) -> str:
+            value = data.get(name)
+            return value[:limit] if isinstance(value, str) else ""
+
+        return cls(
+            text("challenge", MAX_CHALLENGE_CHARS + 1), text("solution", MAX_SOLUTION_CHARS + 1)
+        )
 
 
 class AddressLimiter:
@@ -101,6 +138,7 @@ class CallbackService:
     config: CallbackConfig
     limiter: AddressLimiter
     allowed_origins: tuple[str, ...] = field(default=())
+    flood: FloodGate | None = None
 
 
 CALLBACKS = web.AppKey("callbacks", CallbackService)
@@ -115,10 +153,13 @@ def client_address(request: web.Request) -> str:
 
 
 async def submit_request(
-    service: CallbackService, raw: CallbackRequestIn, address: str
+    service: CallbackService, raw: CallbackRequestIn, address: str, proof: Proof | None = None
 ) -> CreatedRequest:
     """Validate and store a request. Raises RateLimited, or CallbackValidationError listing
-    every problem (a duplicate number is one more error on the phone field)."""
+    every problem (a duplicate number is one more error on the phone field); in a flood,
+    ChallengeRequired (JSON, ``proof`` given) or FloodWait (the no-JS form, no ``proof``).
+    A valid request is checked against the flood only after validation, so a visitor's
+    solved challenge is not spent on a form that still needs correcting."""
     store, config = service.store, service.config
     now = store.clock()
     if not service.limiter.charge("submit", address) or await store.service_limit_reached(
@@ -126,12 +167,27 @@ async def submit_request(
     ):
         raise RateLimited()
     valid = validate_request(raw, config.rules, now)
+    await _pass_flood_gate(service.flood, proof)
     try:
         created = await store.create(valid, now)
     except DuplicateRequest:
         raise CallbackValidationError([DUPLICATE_ERROR]) from None
     await store.count_service_use("request", now)
+    if service.flood is not None:
+        await service.flood.count_start()
     return created
+
+
+async def _pass_flood_gate(gate: FloodGate | None, proof: Proof | None) -> None:
+    if gate is None:
+        return
+    if proof is None:
+        if await gate.required_bits():
+            raise FloodWait()
+        return
+    decision = await gate.check(proof.challenge, proof.solution)
+    if isinstance(decision, ChallengeNeeded):
+        raise ChallengeRequired(decision)
 
 
 async def _guard_guess(service: CallbackService, address: str, now: datetime) -> None:
@@ -256,10 +312,20 @@ async def create_request(request: web.Request) -> web.Response:
         return data
     try:
         created = await submit_request(
-            service, CallbackRequestIn.from_json(data), client_address(request)
-        )
+            service, CallbackRequestIn.from_json(data), client_address(request),
+            Proof.from_json(data),
+        )  # fmt: skip
     except RateLimited:
         return _answer(request, {"error": "rate_limited"}, 429)
+    except ChallengeRequired as needed:
+        challenge = needed.decision.challenge
+        body = {
+            "error": needed.decision.refused,
+            "challenge": challenge.text,
+            "bits": challenge.bits,
+            "expires_ms": challenge.expires_ms,
+        }
+        return _answer(request, body, 428)
     except CallbackValidationError as error:
         return _answer(request, {"errors": [e._asdict() for e in error.errors]}, 422)
     body = {
@@ -331,6 +397,7 @@ def add_callback_routes(app: web.Application, config: CallbackConfig) -> None:
             config=config,
             limiter=AddressLimiter(limits, services.clock_ms),
             allowed_origins=services.settings.allowed_origins,
+            flood=services.flood,
         )
         yield
 

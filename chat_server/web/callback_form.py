@@ -29,7 +29,9 @@ from ..domain.callbacks import (
 from .bodies import UnreadableBody, read_form
 from .callback_api import (
     CALLBACKS,
+    FLOOD_RETRY_AFTER_S,
     CallbackService,
+    FloodWait,
     RateLimited,
     cancel_by_code,
     client_address,
@@ -37,6 +39,7 @@ from .callback_api import (
     submit_request,
     visitor_status,
 )
+from .legal_links import legal_footer
 
 # Every text of the pages, Swedish then English. "{n}" and friends are filled in at render.
 TEXT: Final[Mapping[str, Mapping[str, str]]] = {
@@ -93,6 +96,9 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "not_found": "Vi hittade ingen förfrågan med den koden. Den kan vara avslutad, "
         "avbruten eller ha gått ut, eller så blev koden fel.",
         "limited": "För många försök just nu. Vänta en stund och försök igen.",
+        "wait_title": "Vänta en stund",
+        "flood_wait": "Just nu kommer väldigt många förfrågningar på en gång. Vänta en halv "
+        "minut och tryck sedan på Skicka igen. Det du har fyllt i finns kvar nedan.",
         "unreadable": "Formuläret kunde inte läsas. Fyll i det igen och skicka.",
         "new": "Gör en ny förfrågan",
     },
@@ -148,6 +154,9 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "not_found": "We found no request with that code. It may be finished, cancelled or "
         "expired, or the code was mistyped.",
         "limited": "Too many attempts right now. Please wait a while and try again.",
+        "wait_title": "Please wait a moment",
+        "flood_wait": "Very many requests are arriving at once right now. Please wait half a "
+        "minute, then press Send again. What you filled in is still below.",
         "unreadable": "The form could not be read. Please fill it in again and send it.",
         "new": "Make a new request",
     },
@@ -166,7 +175,10 @@ TOPIC_NAMES: Final = {
     "professional": ("Frågar i yrkesroll", "Asking as a professional"),
     "other": ("Annat", "Something else"),
 }
-LANGUAGE_NAMES: Final = {"sv": "Svenska", "en": "English", "ar": "العربية"}
+LANGUAGE_NAMES: Final = {
+    "sv": "Svenska", "en": "English", "ar": "العربية", "fa": "فارسی", "so": "Soomaali",
+    "ti": "ትግርኛ",
+}  # fmt: skip
 WEEKDAYS: Final = {
     "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -250,6 +262,7 @@ def _page(lang: str, title: str, body: str, *, path: str, status: int = 200) -> 
 <p class="danger">{t["danger"]}</p>
 {body}
 </main>
+{legal_footer(lang)}
 </body>
 </html>
 """
@@ -469,6 +482,8 @@ async def form_submit(request: web.Request) -> web.Response:
     except RateLimited:
         body = f'<h1>{t["title"]}</h1><p class="error" role="alert">{t["limited"]}</p>'
         return _page(lang, t["title"], body, path="/callback", status=429)
+    except FloodWait:
+        return _flood_wait_page(service, lang, values)
     except CallbackValidationError as error:
         return _form_page(service, lang, values, error.errors, status=422)
     spans = "".join(f"<li>{_span(w, service, lang)}</li>" for w in created.windows)
@@ -479,6 +494,22 @@ async def form_submit(request: web.Request) -> web.Response:
         f"<h2>{t['we_call']}</h2><ul>{spans}</ul><p>{t['what_next']}</p>"
     )
     return _page(lang, t["done"], body, path="/callback")
+
+
+def _flood_wait_page(
+    service: CallbackService, lang: str, values: Mapping[str, str]
+) -> web.Response:
+    """Many requests at once (a flood): the same form, filled in as sent, with a calm note to
+    wait and send again; nothing is kept on the server. 429 with Retry-After."""
+    t = TEXT[lang]
+    note = f'<p class="error" id="wait" role="alert">{t["flood_wait"]}</p>'
+    body = (
+        f"<h1>{t['title']}</h1>{note}<p>{t['intro']}</p>"
+        + _FormView(service, lang, values, ()).render()
+    )
+    response = _page(lang, f"{t['wait_title']}: {t['title']}", body, path="/callback", status=429)
+    response.headers["Retry-After"] = str(FLOOD_RETRY_AFTER_S)
+    return response
 
 
 def _status_form(lang: str, code: str = "", error: str = "") -> str:

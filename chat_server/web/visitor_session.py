@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Final
 
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
 from ..domain import protocol as p
+from ..domain.flood import POW_EXPIRED, POW_INVALID, POW_REPLAYED, POW_REQUIRED
 from ..domain.models import ChatEvent, ChatState, EndReason, Sender
 from ..domain.queue_updates import QueueView, queue_update_due
 from ..domain.ratelimit import Bucket, take
 from ..services import Services
+from ..store.flood import ChallengeNeeded
 from ..store.stats import issue_feedback_token
 from .chat_end import after_chat_end
 from .feed import ChatFeed
@@ -26,6 +29,13 @@ from .status_api import current_availability
 
 log = logging.getLogger(__name__)
 
+# A connection may answer this many challenges (frames in all) before it is closed with 4429.
+MAX_CHALLENGE_ROUNDS: Final = 4
+POW_REFUSAL_DETAIL: Final = {
+    POW_INVALID: "the proof of work is not valid: solve the new challenge",
+    POW_EXPIRED: "the challenge expired: solve the new one",
+    POW_REPLAYED: "that challenge was used already: solve the new one",
+}
 
 
 def render_for_visitor(_chat_id: str, event: ChatEvent) -> str | None:
@@ -140,9 +150,20 @@ class VisitorSession:
             await self._leave()
 
     async def _hello(self) -> bool:
-        data = await self.peer.first_frame(self.services.settings.hello_timeout_s)
-        if data is None:
-            return False
+        """The first frame; a ``start`` answered with a ``challenge`` (a flood is on) may be
+        sent again with its solution, up to MAX_CHALLENGE_ROUNDS times in all."""
+        for _round in range(MAX_CHALLENGE_ROUNDS):
+            data = await self.peer.first_frame(self.services.settings.hello_timeout_s)
+            if data is None:
+                return False
+            started = await self._hello_frame(data)
+            if started is not None:
+                return started
+        self.peer.close_soon(p.CloseCode.TOO_MANY_ERRORS, "too many attempts")
+        return False
+
+    async def _hello_frame(self, data: str | bytes) -> bool | None:
+        """True: the chat is open; False: the connection closes; None: a challenge was sent."""
         try:
             hello = p.parse_visitor_message(
                 data, max_text_chars=self.services.settings.max_text_chars
@@ -168,7 +189,7 @@ class VisitorSession:
         self.peer.close_soon(p.CloseCode.HANDSHAKE_EXPECTED, "start or resume expected")
         return False
 
-    async def _start(self, hello: p.StartChat) -> bool:
+    async def _start(self, hello: p.StartChat) -> bool | None:
         state, _notice = await current_availability(self.services)
         if not state.accepts_new_chats:
             self.peer.send(
@@ -178,6 +199,12 @@ class VisitorSession:
             )
             self.peer.close_soon(p.CloseCode.CLOSED, "closed")
             return False
+        gate = self.services.flood
+        if gate is not None:
+            decision = await gate.check(hello.challenge, hello.solution)
+            if isinstance(decision, ChallengeNeeded):
+                self._send_challenge(decision)
+                return None
         new = await self.services.chats.create_chat(
             now_ms=self.services.clock_ms(),
             topic=hello.topic,
@@ -193,8 +220,24 @@ class VisitorSession:
                 resumed=False,
             )
         )
+        if gate is not None:
+            await gate.count_start()
         await self._attach(new.chat_id, last_seq=0, replay=False)
         return True
+
+    def _send_challenge(self, decision: ChallengeNeeded) -> None:
+        if decision.refused != POW_REQUIRED:
+            detail = POW_REFUSAL_DETAIL.get(decision.refused, "the proof of work was refused")
+            self.peer.send(p.error_frame(p.ProtocolError(decision.refused, detail)))
+        challenge = decision.challenge
+        self.peer.send(
+            p.encode(
+                "challenge",
+                challenge=challenge.text,
+                bits=challenge.bits,
+                expires_ms=challenge.expires_ms,
+            )
+        )
 
     async def _resume(self, hello: p.ResumeChat) -> bool:
         chats = self.services.chats

@@ -22,8 +22,8 @@ SV = json.loads((Path(__file__).resolve().parents[2] / "widget/i18n/sv.json").re
 SUPERVISOR = "sara"  # role supervisor in tests/conftest.py STAFF
 PAUSE_MESSAGE_SV = "Vi har paus för personalmöte till klockan 14."
 PAUSE_MESSAGE_EN = "We are in a staff meeting until 2 pm."
-INTAKE_OPEN_STATE = "Nya chattar tas emot. (Intake is open.)"
-INTAKE_PAUSED_STATE = "Nya chattar är pausade. (Intake is paused.)"
+INTAKE_OPEN_STATE = "Nya chattar tas emot."
+INTAKE_PAUSED_STATE = "Nya chattar är pausade."
 
 
 async def open_supervisor_page(browser: Browser, env: WidgetEnv) -> Page:
@@ -65,9 +65,9 @@ async def test_a_supervisor_pause_reaches_the_visitor_widget(
         await open_panel(before, env.page())
         await expect(before.locator(".screen.prechat .start")).to_be_visible()
 
-        await supervisor.get_by_label("Meddelande i chattfönstret, svenska").fill(PAUSE_MESSAGE_SV)
-        await supervisor.get_by_label("Message in the widget, English").fill(PAUSE_MESSAGE_EN)
-        await supervisor.get_by_role("button", name="Pausa nya chattar (pause intake)").click()
+        await supervisor.get_by_label("Meddelande i chattfönstret, på svenska").fill(PAUSE_MESSAGE_SV)
+        await supervisor.get_by_label("Meddelande i chattfönstret, på engelska").fill(PAUSE_MESSAGE_EN)
+        await supervisor.get_by_role("button", name="Pausa nya chattar").click()
         await expect(supervisor.locator("#control-state")).to_have_text(INTAKE_PAUSED_STATE)
 
         socket = await open_visitor(env.server)
@@ -86,7 +86,7 @@ async def test_a_supervisor_pause_reaches_the_visitor_widget(
         await expect_paused_screen(before)
         assert await evaluate(before, "Object.keys(sessionStorage)") == []
 
-        await supervisor.get_by_role("button", name="Öppna för nya chattar (resume intake)").click()
+        await supervisor.get_by_role("button", name="Öppna för nya chattar").click()
         await expect(supervisor.locator("#control-state")).to_have_text(INTAKE_OPEN_STATE)
 
         after = await visitors.new_page()

@@ -54,6 +54,8 @@ def make_settings(redis_url: str, staff_file: Path, port: int, **overrides: Any)
         "NEXUS_CALLBACK_KEY": TEST_CALLBACK_KEY,
         "NEXUS_MESSAGE_KEY": TEST_MESSAGE_KEY,
         "NEXUS_STATS_DIR": str(staff_file.parent / "stats"),
+        # Flood control off: tests start many chats; tests/integration/test_flood.py turns it on
+        "NEXUS_FLOOD_STARTS_PER_MIN": "0",
     }
     return load_settings(env, **overrides)
 
