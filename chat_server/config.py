@@ -109,13 +109,6 @@ def _message_keys(env: Mapping[str, str]) -> MessageKeyring | None:
         raise KeySettingError(f"NEXUS_MESSAGE_KEY / NEXUS_MESSAGE_OLD_KEYS: {error}") from None
 
 
-def operator_name(env: Mapping[str, str] | None = None) -> str:
-    """Who runs a CLI command, for the audit log: the user who called ``sudo -u`` (docs say
-    to run the CLI as the service user), else the login name; '' if neither is known."""
-    env = os.environ if env is None else env
-    return env.get("SUDO_USER", "") or env.get("LOGNAME", "") or env.get("USER", "")
-
-
 def _flood(read: EnvReader) -> FloodPolicy:
     try:
         return FloodPolicy(
