@@ -5,6 +5,7 @@
 import { h, setText, toggle, uid } from "./dom.js";
 import { day, i18n, tr, translate, when } from "./i18n.js";
 import { requestJson } from "./net.js";
+import { canSolve, solve } from "./pow.js";
 import { TOPICS, screen } from "./screens.js";
 
 const WIDGET_MAX_WINDOWS = 3;
@@ -244,7 +245,17 @@ function createForm(ctx) {
       message: parts.message.control.value,
     };
     parts.submit.disabled = true;
-    const { status, data } = await requestJson(ctx.api("/api/callbacks"), body);
+    let { status, data } = await requestJson(ctx.api("/api/callbacks"), body);
+    // 428: many requests at once; solve the challenge and send again (at most three rounds).
+    for (let round = 0; status === 428 && data?.challenge && canSolve() && round < 3; round += 1) {
+      summary.replaceChildren(h("p", { role: "status", text: "challenge_wait" }));
+      translate(summary);
+      toggle(summary, true);
+      const solution = await solve(data.challenge, data.bits);
+      ({ status, data } = await requestJson(ctx.api("/api/callbacks"),
+        { ...body, challenge: data.challenge, solution }));
+    }
+    toggle(summary, false);
     parts.submit.disabled = false;
     if (status === 201 && data) {
       holder.replaceChildren(); // the phone number leaves the page as soon as it is sent
@@ -252,7 +263,7 @@ function createForm(ctx) {
     } else if (status === 422 && data && Array.isArray(data.errors)) {
       showErrors(data.errors);
     } else {
-      const key = status === 429 ? "cb_rate_limited" : status === 0 ? "cb_unreachable" : "cb_err_generic";
+      const key = status === 429 || status === 428 ? "cb_rate_limited" : status === 0 ? "cb_unreachable" : "cb_err_generic";
       summary.replaceChildren(h("p", { text: key }));
       translate(summary);
       toggle(summary, true);

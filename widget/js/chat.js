@@ -7,6 +7,7 @@ import { h, setText, toggle } from "./dom.js";
 import { installFeedback } from "./feedback.js";
 import { minutes, translate } from "./i18n.js";
 import { Connection, endWithToken } from "./net.js";
+import { canSolve, solve } from "./pow.js";
 import { alternatives, callbackOffer, screen } from "./screens.js";
 
 const TYPING_IDLE_MS = 3000;
@@ -241,6 +242,9 @@ export function createChat(ctx) {
       case "service":
         ctx.notice(frame.status === "unavailable" ? "notice_unavailable" : null);
         break;
+      case "challenge": // many new chats at once: a little work first (docs/widget.md)
+        answerChallenge(frame);
+        break;
       case "error":
         onError(frame);
         break;
@@ -264,6 +268,21 @@ export function createChat(ctx) {
     const key = ERROR_TEXT[frame.code] || "error_not_sent";
     if (frame.client_id) giveBack(frame.client_id, key);
     else if (frame.code === "unavailable") ctx.notice("notice_unavailable");
+  }
+
+  async function answerChallenge(frame) {
+    const hello = s.hello;
+    if (!canSolve()) {
+      conn.stop();
+      s.mode = "idle";
+      ctx.show("unavailable");
+      return;
+    }
+    ctx.notice("challenge_wait");
+    const solution = await solve(frame.challenge, frame.bits,
+      () => s.mode !== "connecting" || s.hello !== hello);
+    // A pow_* error frame comes with a fresh challenge, which lands here again.
+    if (solution) conn.send({ ...hello, challenge: frame.challenge, solution });
   }
 
   function onClosed(event, opened) {
@@ -310,6 +329,7 @@ export function createChat(ctx) {
     const hello = { type: "start", urgent: choices.urgent };
     if (choices.topic) hello.topic = choices.topic;
     if (choices.language) hello.language = choices.language;
+    s.hello = hello;
     conn.open(() => hello);
   }
 

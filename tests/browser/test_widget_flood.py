@@ -1,0 +1,55 @@
+"""In Chromium: during a flood the widget solves the server's proof of work and gets in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import pytest_asyncio
+import redis
+
+from chat_server.domain import flood
+from chat_server.domain.flood import FloodPolicy
+from tests.browser.test_widget_support import WidgetEnv, open_panel, widget_env
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+POLICY = FloodPolicy(starts_per_min=1, min_bits=12, max_bits=12, challenge_ttl_s=60)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def flooded(redis_url: str, staff_file: Path) -> AsyncIterator[WidgetEnv]:
+    """A chat server with flood control at one start a minute."""
+    async with widget_env(redis_url, staff_file, flood=POLICY) as running:
+        yield running
+
+
+def pretend_flood(raw_redis: redis.Redis) -> None:
+    """Counts of starts in this minute and its neighbours, so a minute's turn changes nothing."""
+    window = flood.window_of(time.time_ns() // 1_000_000)
+    for minute in (window - 1, window, window + 1):
+        raw_redis.set(f"nx:flood:starts:{minute}", 50, ex=180)
+
+
+async def test_the_widget_solves_the_challenge_and_joins_the_queue(
+    browser: Browser, flooded: WidgetEnv, raw_redis: redis.Redis
+) -> None:
+    """The start is answered with a challenge; the widget solves it with WebCrypto and the
+    visitor lands in the queue; the spent challenge is on record."""
+    pretend_flood(raw_redis)
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await open_panel(page, flooded.page())
+        await page.locator(".prechat .start").click()
+        await page.get_by_text("Du står först i kön.").wait_for()
+        assert len(list(raw_redis.scan_iter("nx:flood:used:*"))) == 1
+        assert raw_redis.zcard("nx:queue") == 1
+    finally:
+        await context.close()
