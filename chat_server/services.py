@@ -14,6 +14,7 @@ from .accounts import StaffDirectory
 from .config import Settings
 from .domain.estimate import EstimateSettings
 from .domain.schedule import OpeningHours
+from .domain.survey import Survey
 from .store.chats import ChatStore, EndedChat
 from .store.controls import ControlStore
 from .store.flood import FloodGate
@@ -68,6 +69,8 @@ class Services:
     console_handlers: dict[str, ConsoleHandler] = field(default_factory=dict)
     end_hooks: list[EndHook] = field(default_factory=list)
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    # The post-chat survey's questions (set by the supervisor feature; None: no survey offered)
+    survey: Survey | None = None
     flood: FloodGate | None = None  # set by build_services
 
     @property

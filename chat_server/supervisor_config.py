@@ -41,6 +41,7 @@ class SupervisorConfig:
     metrics_port: int = 0
     metrics_token: str = ""
     outcome_grace_s: int = OUTCOME_GRACE_S
+    survey_file: Path | None = None  # None: the shipped survey (chat_server/data/survey.json)
 
     def __post_init__(self) -> None:
         for target in self.service_targets_s:
@@ -75,6 +76,7 @@ class SupervisorConfig:
         """Read the NEXUS_* variables listed in docs/statistics.md; raises
         :class:`SupervisorConfigError` on a value that cannot be used."""
         stats_dir = env.get("NEXUS_STATS_DIR", "")
+        survey_file = env.get("NEXUS_SURVEY_FILE", "").strip()
         read = EnvReader(env, SupervisorConfigError)
         return cls(
             service_targets_s=_targets(env.get("NEXUS_SERVICE_TARGETS_S", "")),
@@ -86,6 +88,7 @@ class SupervisorConfig:
             metrics_port=read.whole("NEXUS_METRICS_PORT", 0),
             metrics_token=env.get("NEXUS_METRICS_TOKEN", ""),
             outcome_grace_s=read.whole("NEXUS_OUTCOME_GRACE_S", OUTCOME_GRACE_S),
+            survey_file=Path(survey_file) if survey_file else None,
         )
 
     def resolved_stats_dir(self, data_dir: Path) -> Path:

@@ -29,14 +29,12 @@ from .stats import (
     CHATS_ABANDONED_SHORT,
     CHATS_ANSWERED,
     CHATS_OFFERED,
-    CONTACT_AGAIN,
     DEFAULT_SERVICE_TARGETS_S,
     DEFAULT_VOCABULARY,
     END_REASON,
     FEEDBACK,
     FEEDBACK_RESPONSES,
     HANDLE,
-    HELPED,
     LANGUAGE,
     OFFERED_BY_HOUR,
     TOPIC,
@@ -144,8 +142,9 @@ _PREFIX_GROUPS: Final = (
     (CHATS_OFFERED, (TOPIC, LANGUAGE, OFFERED_BY_HOUR, END_REASON)),
     (CHATS_ANSWERED, (WAIT, HANDLE, ANSWERED_BY_HOUR)),
     (CHATS_ABANDONED, (ABANDON_WAIT, ABANDONED_BY_HOUR)),
-    (FEEDBACK_RESPONSES, (f"{FEEDBACK}:{HELPED}", f"{FEEDBACK}:{CONTACT_AGAIN}")),
 )
+# Every survey question is such a group too: its answers add up to the forms (when every
+# form answered it); the questions are found in the row (``feedback:<id>:*``).
 _LISTED_GROUPS: Final = (
     (CHATS_OFFERED, (CHATS_ANSWERED, CHATS_ABANDONED)),
     (
@@ -171,9 +170,13 @@ def merge_days(days: Iterable[Mapping[str, int]]) -> dict[str, int]:
     return merged
 
 
-def _groups(table: Mapping[str, int]) -> list[tuple[str, list[str]]]:
-    groups = [(total, list(members)) for total, members in _LISTED_GROUPS]
-    for total, prefixes in _PREFIX_GROUPS:
+def _groups(
+    table: Mapping[str, int], extra: Iterable[tuple[str, Sequence[str]]] = ()
+) -> list[tuple[str, list[str]]]:
+    groups = [(total, list(members)) for total, members in (*_LISTED_GROUPS, *extra)]
+    questions = {f.rsplit(":", 1)[0] for f in table if f.startswith(FEEDBACK + ":")}
+    prefix_groups = [*_PREFIX_GROUPS, (FEEDBACK_RESPONSES, tuple(sorted(questions)))]
+    for total, prefixes in prefix_groups:
         for prefix in prefixes:
             groups.append((total, sorted(f for f in table if f.startswith(prefix + ":"))))
     return [
@@ -201,7 +204,9 @@ def _some_cell_pinned(bounds: list[tuple[float, float]], hidden_sum: int) -> boo
 
 
 def suppress_small_cells(
-    table: Mapping[str, int], min_count: int = MIN_PUBLISHED_COUNT
+    table: Mapping[str, int],
+    min_count: int = MIN_PUBLISHED_COUNT,
+    extra_groups: Iterable[tuple[str, Sequence[str]]] = (),
 ) -> dict[str, str]:
     """One row of counters as export cells, with small counts withheld.
 
@@ -216,11 +221,13 @@ def suppress_small_cells(
     checked one at a time (combining several, as a linear program would, can narrow a withheld
     cell to a short interval) and rows are independent, so differencing two exports of
     overlapping ranges can still reveal a small count. No total row is emitted for that reason.
+    ``extra_groups`` adds (total, members) groups of fields the caller put in the row (the
+    evaluation report's months and weekdays).
     """
     small = f"<{min_count}"
     primary = {f for f, n in table.items() if 0 < n < min_count}
     extra: set[str] = set()
-    groups = _groups(table)
+    groups = _groups(table, extra_groups)
     changed = True
     while changed:
         changed = False

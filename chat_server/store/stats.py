@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from ..domain import stats
+from ..domain import stats, survey
 from ..domain.models import Presence
 from .codec import as_str, str_dict
 from .keys import Keys
@@ -228,6 +228,13 @@ class StatsStore:
         """Count one survey answer today (per day only: no hour, to stay unlinkable)."""
         increments = stats.increments_for_feedback(helped=helped, contact_again=contact_again)
         await self._add(self.today(now_ms), increments)
+
+    async def record_survey_answers(
+        self, answers: Mapping[str, str], *, now_ms: int | None = None
+    ) -> None:
+        """Count one survey form today: ``answers`` maps question ids to answer codes, as
+        :func:`chat_server.domain.survey.parse_answers` returns them (per day, no hour)."""
+        await self._add(self.today(now_ms), survey.increments_for_answers(answers))
 
     async def redeem_feedback_token(self, token: str) -> bool:
         """Use up a survey token; True once per token issued in the last hour, else False."""

@@ -1,7 +1,9 @@
 """``POST /api/feedback``: the anonymous post-chat survey (brukarundersökning).
 
-The widget sends ``{"token", "helped": 1-5 | null, "contact_again": "yes"|"no"|"unsure"|null}``
-with the one-time token of the ``feedback`` frame that follows ``ended``. The token only
+The widget sends ``{"token", "answers": {"<question id>": <answer> | null, ...}}`` with the
+one-time token of the ``feedback`` frame that follows ``ended``; the questions are the
+configured survey's (:mod:`chat_server.survey_config`), and the first survey's top-level
+``helped`` / ``contact_again`` are still understood. The token only
 proves that a chat just ended; Redis knows it as a bare SHA-256 with no chat id, and it is used
 up here, so an answer can be neither linked to its chat nor sent twice. Answers are stored
 only as counts of the day. CORS for the allowed origins; no cookie is read or set.
@@ -14,13 +16,14 @@ from typing import Any, Final
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from ..domain.stats import CONTACT_AGAIN_ANSWERS
+from ..domain.survey import InvalidAnswer, Survey, parse_answers
+from ..survey_config import shipped_survey
 from .appkeys import SERVICES
 from .bodies import UnreadableBody, parse_json, read_body
 from .security import origin_allowed
 from .supervision import SUPERVISION
 
-MAX_BODY_BYTES: Final = 1024
+MAX_BODY_BYTES: Final = 2048
 
 
 def _cors(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -35,18 +38,32 @@ def _refuse(request: web.Request, status: int, code: str) -> web.StreamResponse:
     return _cors(request, web.json_response({"error": code}, status=status))
 
 
-def _answers(body: Any) -> tuple[str, int | None, str | None] | str:
-    """(token, helped, contact_again), or the name of the first field that is wrong."""
+LEGACY_FIELDS: Final = ("helped", "contact_again")  # the first survey's top-level answers
+
+
+def _answers(survey: Survey, body: Any) -> tuple[str, dict[str, str]] | str:
+    """(token, answer codes by question id), or the name of the first field that is wrong.
+
+    The answers are ``body["answers"]``; the first survey's top-level ``helped`` and
+    ``contact_again`` are still taken as answers to the questions of those ids."""
     if not isinstance(body, dict):
         return "body"
-    token, helped, again = body.get("token"), body.get("helped"), body.get("contact_again")
+    token = body.get("token")
     if not isinstance(token, str) or not 0 < len(token) <= 128:
         return "token"
-    if helped is not None and (type(helped) is not int or not 1 <= helped <= 5):
-        return "helped"
-    if again is not None and again not in CONTACT_AGAIN_ANSWERS:
-        return "contact_again"
-    return token, helped, again
+    chosen: dict[str, str] = {}
+    for name in LEGACY_FIELDS:
+        if name in body:
+            try:
+                chosen |= parse_answers(survey, {name: body[name]})
+            except InvalidAnswer:
+                return name
+    if "answers" in body:
+        try:
+            chosen |= parse_answers(survey, body["answers"])
+        except InvalidAnswer as error:
+            return error.field
+    return token, chosen
 
 
 async def submit_feedback(request: web.Request) -> web.StreamResponse:
@@ -59,17 +76,17 @@ async def submit_feedback(request: web.Request) -> web.StreamResponse:
         raw = await read_body(request)
         if len(raw) > MAX_BODY_BYTES:
             raise UnreadableBody(413)
-        parsed = _answers(parse_json(raw))
+        parsed = _answers(services.survey or shipped_survey(), parse_json(raw))
     except UnreadableBody as error:
         return _refuse(request, error.status, error.code)
     if isinstance(parsed, str):
         response = web.json_response({"error": "invalid_field", "field": parsed}, status=422)
         return _cors(request, response)
-    token, helped, again = parsed
+    token, answers = parsed
     try:
         if not await supervision.stats.redeem_feedback_token(token):
             return _refuse(request, 404, "unknown_token")
-        await supervision.stats.record_feedback(helped, again)
+        await supervision.stats.record_survey_answers(answers)
     except RedisError:
         supervision.metrics.error("redis")
         return _refuse(request, 503, "unavailable")

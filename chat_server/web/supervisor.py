@@ -48,6 +48,7 @@ from ..store.outcomes import LateOutcome
 from ..store.sessions import StaffSession, hash_session_id
 from ..store.stats import StatsStore
 from ..supervisor_config import SupervisorConfig
+from ..survey_config import load_survey
 from . import controls_api, feedback
 from .appkeys import SERVICES
 from .audit_trail import record
@@ -247,6 +248,7 @@ def add_supervisor_routes(
         metrics=metrics,
     )
     app[SUPERVISION] = supervision
+    services.survey = load_survey(config.survey_file, services.settings.data_dir).survey
 
     async def count_chat_end(
         ended: EndedChat, now_ms: int, reason: str, outcomes: tuple[str, ...]

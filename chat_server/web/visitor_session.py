@@ -131,7 +131,8 @@ class VisitorSession:
             token = await issue_feedback_token(self.services.redis, self.services.keys.prefix)
         except RedisError:
             return []
-        return [p.encode("feedback", token=token)]
+        survey = self.services.survey
+        return [p.encode("feedback", token=token, questions=survey.for_widget() if survey else [])]
 
     def replaced(self) -> None:
         """A newer connection took this chat over: close with 4409 and let go of the chat

@@ -230,7 +230,7 @@ export function createChat(ctx) {
           || "ended_system", true);
         break;
       case "feedback":
-        if (s.mode === "ended") installFeedback(ctx, feedback, frame.token);
+        if (s.mode === "ended") installFeedback(ctx, feedback, frame.token, frame.questions);
         break;
       case "idle_warning": // the chat lapses soon unless someone writes: one tap keeps it
         ctx.notice("idle_warning", { min: Math.max(1, Math.round(frame.lapses_in_s / 60)) },

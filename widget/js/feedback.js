@@ -1,48 +1,56 @@
 // The anonymous survey after a chat (brukarundersökning). After `ended` of a chat a counsellor
-// answered, the server sends `{"type": "feedback", "token"}`; the ended screen then asks two
-// optional questions and POSTs {"token", "helped": 1-5|null, "contact_again":
-// "yes"|"no"|"unsure"|null} to /api/feedback (204). Nothing is shown without a token.
+// answered, the server sends `{"type": "feedback", "token", "questions": [...]}`: the configured
+// questions (id, kind scale|yes_no|choice, text {sv, en, …}, optional hint, answers [{value,
+// text?}]). The ended screen asks them, every one optional, and POSTs {"token", "answers":
+// {id: 1-5 | "yes"|"no" | choice value | null}} to /api/feedback (204). Nothing is shown
+// without a token and at least one question.
 
 import { h, setText, uid } from "./dom.js";
 import { translate } from "./i18n.js";
 import { requestJson } from "./net.js";
 
-function choices(legendKey, values, hintKey) {
+// Configured text: shown in the widget's language, else English (see i18n.translate).
+const texts = (tag, value, props = {}) =>
+  h(tag, { ...props, "data-texts": JSON.stringify(value) });
+
+function question(q) {
   const name = uid("fb");
-  const hint = hintKey ? h("p", { id: uid("fb"), class: "hint", text: hintKey }) : null;
-  return h("fieldset", { "aria-describedby": hint?.id },
-    h("legend", { text: legendKey }), hint,
-    ...values.map(([value, key]) => {
+  const hint = q.hint ? texts("p", q.hint, { id: uid("fb"), class: "hint" }) : null;
+  return h("fieldset", { "data-question": q.id, "aria-describedby": hint?.id },
+    texts("legend", q.text), hint,
+    ...q.answers.map(({ value, text }) => {
       const id = uid("fb");
-      return h("span", { class: "check" },
-        h("input", { type: "radio", name, id, value }),
-        key ? h("label", { for: id, text: key }) : h("label", { for: id }, value));
+      let label;
+      if (text) label = texts("label", text, { for: id });
+      else if (q.kind === "yes_no") label = h("label", { for: id, text: value });
+      else label = h("label", { for: id }, value);
+      return h("span", { class: "check" }, h("input", { type: "radio", name, id, value }), label);
     }));
 }
 
-const chosen = (fieldset) => fieldset.querySelector("input:checked")?.value ?? null;
+function answer(q, fieldset) {
+  const value = fieldset.querySelector("input:checked")?.value ?? null;
+  return q.kind === "scale" && value !== null ? Number(value) : value;
+}
 
 /** Fill `container` with the survey for `token` (or empty it when there is none). */
-export function installFeedback(ctx, container, token) {
+export function installFeedback(ctx, container, token, questions) {
   container.replaceChildren();
-  if (typeof token !== "string" || !token) return;
-  const helped = choices("feedback_helped", ["1", "2", "3", "4", "5"].map((n) => [n, null]),
-    "feedback_scale_hint");
-  const again = choices("feedback_contact_again",
-    [["yes", "yes"], ["no", "no"], ["unsure", "unsure"]]);
+  if (typeof token !== "string" || !token || !Array.isArray(questions) || !questions.length) {
+    return;
+  }
+  const fieldsets = questions.map((q) => [q, question(q)]);
   const submit = h("button", { type: "submit", text: "feedback_send" });
   const result = h("p", { role: "status" });
   const form = h("form", { onsubmit: async (event) => {
     event.preventDefault();
     submit.disabled = true;
-    const score = chosen(helped);
-    const { status } = await requestJson(ctx.api("/api/feedback"), {
-      token, helped: score === null ? null : Number(score), contact_again: chosen(again),
-    });
+    const answers = Object.fromEntries(fieldsets.map(([q, fieldset]) => [q.id, answer(q, fieldset)]));
+    const { status } = await requestJson(ctx.api("/api/feedback"), { token, answers });
     setText(result, status >= 200 && status < 300 ? "feedback_thanks" : "feedback_failed");
     form.replaceWith(result);
     translate(result);
-  } }, h("p", { text: "feedback_intro" }), helped, again, submit);
+  } }, h("p", { text: "feedback_intro" }), ...fieldsets.map(([, fieldset]) => fieldset), submit);
   container.append(form);
   translate(container);
 }

@@ -39,12 +39,28 @@ export function tr(key, vars) {
 
 /** Re-translate `root` and every marked node under it (text and aria-label). */
 export function translate(root) {
-  const nodes = [...root.querySelectorAll("[data-i18n], [data-i18n-label]")];
+  const nodes = [...root.querySelectorAll("[data-i18n], [data-i18n-label], [data-texts]")];
   if (root.dataset) nodes.push(root);
   for (const node of nodes) {
-    const { i18n: key, vars, i18nLabel } = node.dataset;
+    const { i18n: key, vars, i18nLabel, texts } = node.dataset;
     if (key) node.textContent = tr(key, vars && JSON.parse(vars));
     if (i18nLabel) node.setAttribute("aria-label", tr(i18nLabel));
+    if (texts) showTexts(node, JSON.parse(texts));
+  }
+}
+
+/** A text the server gave in several languages ({sv, en, …}, e.g. a survey question): the
+ * widget's language, else its base language (sv for sv-lattlast), else English, else Swedish,
+ * marked with its own lang (and dir) when it is not the widget's. */
+function showTexts(node, texts) {
+  const lang = [i18n.lang, i18n.lang.split("-")[0], "en", "sv"].find((code) => texts[code]) ?? "sv";
+  node.textContent = texts[lang] ?? "";
+  if (lang === i18n.lang) {
+    node.removeAttribute("lang");
+    node.removeAttribute("dir");
+  } else {
+    node.lang = lang;
+    node.dir = "ltr";
   }
 }
 
