@@ -2,8 +2,8 @@
 
 Outcomes feed anonymous statistics (the pilot's evaluation), so they are short codes from a
 fixed list, grouped for the console's picker: what was talked about (``topic_*``, the same
-topics the visitor can choose), what kind of help was given, and where the visitor was
-referred (``referral_*``). Pure: no I/O.
+topics the visitor can choose), what kind of help was given, where the visitor was referred
+(``referral_*``), and whether the counsellor ended the chat as abusive. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ MAX_OUTCOMES: Final = 16
 # NEXUS_OUTCOME_GRACE_S.
 OUTCOME_GRACE_S: Final = 30 * 60
 MAX_OUTCOME_CODE_CHARS: Final = 32
+# The counsellor ended the chat because it misused the service (abuse, harassment, a flood).
+ENDED_ABUSIVE: Final = "ended_abusive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +34,13 @@ class Outcome:
 GROUP_TOPIC: Final = "topic"
 GROUP_HELP: Final = "help"
 GROUP_REFERRAL: Final = "referral"
+GROUP_ENDING: Final = "ending"
 
 GROUP_LABELS: Final = {
     GROUP_TOPIC: ("Vad samtalet handlade om", "What the chat was about"),
     GROUP_HELP: ("Vilket stöd som gavs", "What support was given"),
     GROUP_REFERRAL: ("Hänvisning", "Referral"),
+    GROUP_ENDING: ("Hur chatten avslutades", "How the chat ended"),
 }
 
 OUTCOMES: Final[tuple[Outcome, ...]] = (
@@ -65,6 +69,10 @@ OUTCOMES: Final[tuple[Outcome, ...]] = (
     Outcome("referral_kvinnofridslinjen", GROUP_REFERRAL, "Kvinnofridslinjen",
             "Kvinnofridslinjen (national helpline)"),
     Outcome("referral_other", GROUP_REFERRAL, "Annan hänvisning", "Other referral"),
+    # Ticked with "Avsluta chatt", it ends an abusive chat at once like any other end (the
+    # visitor sees the usual notice) and is counted as its own outcome.
+    Outcome(ENDED_ABUSIVE, GROUP_ENDING, "Avslutad: missbruk av chatten",
+            "Ended: misuse of the chat"),
 )  # fmt: skip
 
 OUTCOME_CODES: Final = frozenset(o.code for o in OUTCOMES)
