@@ -33,7 +33,7 @@ TOPIC_CODES: Final = frozenset(
         "other",
     }
 )
-CALL_LANGUAGES: Final = ("sv", "en", "ar")
+CALL_LANGUAGES: Final = ("sv", "en", "ar", "fa", "so", "ti")  # the widget's, less lättläst
 TIME_STEP_MIN: Final = 30
 HOLIDAY_YEARS_AHEAD: Final = 10  # public holidays are looked up this far from start-up
 _KEY_LABEL_CIPHER: Final = b"nexus-chat callback v1: field cipher"

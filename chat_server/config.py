@@ -12,6 +12,7 @@ from .callback_settings import CallbackConfig, CallbackConfigError
 from .crypto import KeySettingError
 from .domain.flood import FloodPolicy
 from .envparse import EnvReader
+from .legal_settings import LegalSettings, LegalSettingsError
 from .redis_settings import RedisConfig, RedisSettingsError
 from .store.sealing import MessageKeyring
 from .supervisor_config import SupervisorConfig, SupervisorConfigError
@@ -74,6 +75,7 @@ class Settings:
     callbacks: CallbackConfig | None = None
     supervisor: SupervisorConfig = field(default_factory=SupervisorConfig)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    legal: LegalSettings = field(default_factory=LegalSettings)  # the privacy and a11y pages
     # Housekeeping
     sweep_interval_s: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -146,12 +148,14 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         console = ConsoleSettings.from_env(env)
         redis = RedisConfig.from_env(env)
         message_keys = _message_keys(env)
+        legal = LegalSettings.from_env(env)
     except (
         KeySettingError,
         SupervisorConfigError,
         CallbackConfigError,
         ConsoleSettingsError,
         RedisSettingsError,
+        LegalSettingsError,
     ) as error:
         raise SettingsError(str(error)) from None
     settings = Settings(
@@ -197,6 +201,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         callbacks=callbacks,
         supervisor=supervisor,
         console=console,
+        legal=legal,
     )
     if settings.idle_warning_s >= settings.chat_ttl_s:
         raise SettingsError("NEXUS_IDLE_WARNING_S must be shorter than NEXUS_CHAT_TTL_S")

@@ -45,6 +45,7 @@ class Dispatcher(NudgedLoop):
             backup_after_s=settings.backup_after_s,
         )
         self.on_duty_capacity = 0
+        self.languages_on_duty: frozenset[str] = frozenset()  # of available counsellors
         self.recent_handle_s: tuple[float, ...] = ()
 
     async def step(self) -> None:
@@ -87,6 +88,12 @@ class Dispatcher(NudgedLoop):
             c.load.capacity
             for c in counsellors
             if c.load.presence is Presence.AVAILABLE and (tier_open or not c.load.backup)
+        )
+        self.languages_on_duty = frozenset(
+            code
+            for c in counsellors
+            if c.load.presence is Presence.AVAILABLE
+            for code in c.load.languages
         )
         self.recent_handle_s = snap.recent_handle_s
         decisions = route(snap.waiting, counsellors, still, now, self.settings,

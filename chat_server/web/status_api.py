@@ -53,6 +53,13 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _languages_on_duty(services: Services, intake_open: bool) -> list[str]:
+    """The languages of the counsellors available now (empty while intake is closed), so the
+    widget can say honestly when nobody on duty speaks the visitor's language."""
+    dispatcher = services.dispatcher
+    return sorted(dispatcher.languages_on_duty) if dispatcher and intake_open else []
+
+
 async def service_status(request: web.Request) -> web.StreamResponse:
     state, notice = await current_availability(request.app[SERVICES])
     body = {
@@ -66,6 +73,7 @@ async def service_status(request: web.Request) -> web.StreamResponse:
         "estimated_wait_s": state.estimated_wait_s,
         "overflow": state.overflow,
         "callbacks": request.app[SERVICES].settings.callbacks is not None,
+        "languages_on_duty": _languages_on_duty(request.app[SERVICES], state.intake_open),
     }
     return _cors(request, web.json_response(body, headers={"Cache-Control": "no-store"}))
 

@@ -145,18 +145,25 @@ def test_widget_size_is_within_budget() -> None:
 
 
 def test_every_language_is_complete() -> None:
-    """Each listed language has a file with every Swedish key and the same placeholders."""
+    """Each listed language has a file with every Swedish key and the same placeholders, and
+    says in `_meta` whether a native speaker reviewed it; lättläst routes as Swedish."""
     index = json.loads((WIDGET_DIR / "i18n" / "index.json").read_text())
     codes = [language["code"] for language in index["languages"]]
-    assert codes[:3] == ["sv", "en", "ar"]
+    assert codes == ["sv", "sv-lattlast", "en", "ar", "fa", "so", "ti"]
     swedish = json.loads((WIDGET_DIR / "i18n" / "sv.json").read_text())
     for code in codes:
         strings = json.loads((WIDGET_DIR / "i18n" / f"{code}.json").read_text())
         assert not swedish.keys() - strings.keys(), code
+        assert isinstance(strings["_meta"]["reviewed"], bool), code
         for key, text in swedish.items():
+            if key == "_meta":
+                continue
             assert set(PLACEHOLDER.findall(strings[key])) == set(PLACEHOLDER.findall(text)), (
                 code,
                 key,
             )
+        assert all(isinstance(v, str) for k, v in strings.items() if k != "_meta"), code
     rtl = {language["code"] for language in index["languages"] if language["dir"] == "rtl"}
-    assert rtl == {"ar"}
+    assert rtl == {"ar", "fa"}
+    routed = {language["code"]: language.get("routes_as") for language in index["languages"]}
+    assert routed["sv-lattlast"] == "sv" and sum(map(bool, routed.values())) == 1

@@ -3,7 +3,7 @@
 // cancelling with that code. Errors are shown next to their fields and in a summary.
 
 import { h, setText, toggle, uid } from "./dom.js";
-import { day, i18n, tr, translate, when } from "./i18n.js";
+import { chatLanguages, day, i18n, routingCode, tr, translate, when } from "./i18n.js";
 import { requestJson } from "./net.js";
 import { canSolve, solve } from "./pow.js";
 import { TOPICS, screen } from "./screens.js";
@@ -114,8 +114,8 @@ function createForm(ctx) {
       "cb_alias_hint");
     const opening = openingField(config);
     const language = field("cb_language", h("select", {},
-      ...i18n.languages.map(({ code, name }) => h("option", { value: code, lang: code }, name))));
-    language.control.value = i18n.lang;
+      ...chatLanguages().map(({ code, name }) => h("option", { value: code, lang: code }, name))));
+    language.control.value = routingCode(i18n.lang);
     const topic = field("cb_topic", h("select", {}, h("option", { value: "", text: "topic_none" }),
       ...TOPICS.map((code) => h("option", { value: code, text: `topic_${code}` }))));
     const message = field("cb_message", h("textarea", { rows: "3", dir: "auto" }), "cb_message_hint");

@@ -70,13 +70,20 @@ async function fetchJson(url) {
   return response.json();
 }
 
+// An index entry: code, native name, dir, and optionally `routes_as` (lättläst: "sv").
+const validEntry = (e) => typeof e?.code === "string" && typeof e.name === "string"
+  && ["ltr", "rtl"].includes(e.dir) && ["undefined", "string"].includes(typeof e.routes_as);
+
+// A language file: strings, plus `_meta.reviewed` (boolean); anything else is refused whole.
+const validDictionary = (d) => typeof d?._meta?.reviewed === "boolean" && !Array.isArray(d)
+  && Object.entries(d).every(([key, value]) => key === "_meta" || typeof value === "string");
+
 /** Load the language index; on failure keep the built-in one-language list. */
 export async function loadIndex(base) {
   try {
     const index = await fetchJson(`${base}i18n/index.json`);
-    if (Array.isArray(index.languages) && index.languages.length) {
-      i18n.languages = index.languages;
-    }
+    const entries = Array.isArray(index.languages) ? index.languages.filter(validEntry) : [];
+    if (entries.length) i18n.languages = entries;
   } catch {
     // Keep the built-in list: Swedish only.
   }
@@ -86,7 +93,8 @@ export async function loadIndex(base) {
 /** Fetch one language's dictionary (cached); null when it cannot be loaded. */
 export async function fetchLanguage(base, code) {
   if (!cache.has(code)) {
-    cache.set(code, fetchJson(`${base}i18n/${encodeURIComponent(code)}.json`).catch(() => null));
+    cache.set(code, fetchJson(`${base}i18n/${encodeURIComponent(code)}.json`)
+      .then((dict) => (validDictionary(dict) ? dict : null), () => null));
   }
   const dict = await cache.get(code);
   if (dict === null) cache.delete(code);
@@ -104,6 +112,12 @@ export async function useLanguage(base, code) {
   i18n.fallback = swedish || {};
   return true;
 }
+
+/** The code a chat in `code` is routed with (`routes_as`, else the code itself). */
+export const routingCode = (code) => i18n.languages.find((l) => l.code === code)?.routes_as || code;
+
+/** The languages one can chat in: those that are not a form of another. */
+export const chatLanguages = () => i18n.languages.filter((l) => !l.routes_as);
 
 /** Pick the starting language: the stored choice, the embed's data-lang, the page's, or sv. */
 export function pickLanguage(...wanted) {

@@ -2,7 +2,7 @@
 // the service cannot be reached. Each returns {node, heading, refresh?, focusTarget?}.
 
 import { h, setText, tel, toggle, uid } from "./dom.js";
-import { i18n, minutes, translate, when } from "./i18n.js";
+import { chatLanguages, i18n, minutes, routingCode, translate, when } from "./i18n.js";
 
 /** Topic codes shared with routing and statistics (docs/widget.md). */
 export const TOPICS = [
@@ -45,7 +45,21 @@ export function callbackOffer(ctx, textKey, wanted = () => true) {
 /** The staff's notice from /api/status in the current language (English for the rest). */
 function noticeText(status) {
   const notice = status && status.notice;
-  return notice ? notice[i18n.lang] || notice.en || notice.sv || "" : "";
+  return notice ? notice[routingCode(i18n.lang)] || notice.en || notice.sv || "" : "";
+}
+
+/** Links to the privacy notice and the accessibility statement in the visitor's language,
+ * opened in a new tab so the chat's tab keeps its page and history (docs/widget.md). */
+export function legalLinks(ctx) {
+  const link = (path, key) => h("a", { target: "_blank", rel: "noopener noreferrer",
+    referrerpolicy: "no-referrer", "data-path": path, text: key });
+  const node = h("p", { class: "legal" }, link("/integritet", "legal_privacy"), " · ",
+    link("/tillganglighet", "legal_a11y"));
+  const refresh = () => {
+    for (const a of node.children) a.href = `${ctx.opts.server}${a.dataset.path}?lang=${i18n.lang}`;
+  };
+  refresh();
+  return { node, refresh };
 }
 
 export function createPrechat(ctx) {
@@ -67,8 +81,13 @@ export function createPrechat(ctx) {
     ...TOPICS.map((code) => h("option", { value: code, text: `topic_${code}` })));
   const langId = uid("chatlang");
   let langTouched = false;
-  const chatLang = h("select", { id: langId, onchange: () => { langTouched = true; } },
-    ...i18n.languages.map(({ code, name: shown }) => h("option", { value: code, lang: code }, shown)));
+  const chatLang = h("select", { id: langId, onchange: () => { langTouched = true; refresh(); } },
+    ...chatLanguages().map(({ code, name: shown }) => h("option", { value: code, lang: code }, shown)));
+  // Nobody on duty speaks the chosen language: say so, and offer a callback beside the chat.
+  let nobodySpeaks = false;
+  const languageNoneText = h("p", { text: "language_none", hidden: true });
+  const languageNone = h("div", { class: "language-none", role: "status" }, languageNoneText);
+  const legal = legalLinks(ctx);
   const startButton = h("button", { type: "button", class: "primary start", text: "start",
     onclick: () => ctx.chat.begin({
       topic: topic.value,
@@ -93,13 +112,21 @@ export function createPrechat(ctx) {
     urgent,
     h("div", { class: "field" }, h("label", { for: topicId, text: "topic_label" }), topic),
     h("div", { class: "field" }, h("label", { for: langId, text: "chat_language_label" }), chatLang),
+    languageNone,
+    callbackOffer(ctx, "language_none_callback", () => nobodySpeaks),
     startButton,
     alternatives(),
-    callbackOffer(ctx, "callback_prechat_text"));
+    callbackOffer(ctx, "callback_prechat_text", () => !nobodySpeaks),
+    legal.node);
 
   function refresh() {
     const status = ctx.status;
-    if (!langTouched) chatLang.value = i18n.lang;
+    if (!langTouched) chatLang.value = routingCode(i18n.lang);
+    const onDuty = status?.languages_on_duty; // spoken by the counsellors available now
+    nobodySpeaks = Array.isArray(onDuty) && onDuty.length > 0 && !onDuty.includes(chatLang.value);
+    toggle(languageNoneText, nobodySpeaks);
+    ctx.updateOffers();
+    legal.refresh();
     notice.textContent = noticeText(status);
     toggle(notice, Boolean(notice.textContent));
     toggle(hours, Boolean(status && status.closes_at));
@@ -125,7 +152,8 @@ export function createClosed(ctx) {
   const { node, heading } = screen("closed", "closed_heading");
   const next = h("p");
   const notice = h("p", { class: "staff-notice", hidden: true });
-  node.append(next, notice, alternatives(), callbackOffer(ctx, "callback_closed_text"));
+  const legal = legalLinks(ctx);
+  node.append(next, notice, alternatives(), callbackOffer(ctx, "callback_closed_text"), legal.node);
 
   function refresh() {
     const status = ctx.status || {};
@@ -134,6 +162,7 @@ export function createClosed(ctx) {
     else setText(next, status.paused ? "paused_text" : "closed_no_next");
     notice.textContent = noticeText(status);
     toggle(notice, Boolean(notice.textContent));
+    legal.refresh();
     translate(node);
   }
 
