@@ -1,61 +1,113 @@
-/* The chats a counsellor holds: panes side by side or as tabs, with unread counts, typing both
-   ways, standard texts, private notes, ask-a-supervisor and the outcome picker. A chat that
-   ended without the counsellor's "end" (the visitor left, a quick exit) keeps its pane until
-   its outcome is saved ("outcome" frame) or the counsellor closes it. */
+/* The chats a counsellor holds: panes side by side or as tabs, each with its message times,
+   its duration, the visitor's wait and state (typing, connection lost, left); standard texts
+   through the "/" picker (console-picker.js); and, in the context column, the chat's outcome
+   picker, private notes and ask-a-supervisor thread. A chat that ended without the
+   counsellor's "end" (the visitor left, a quick exit) keeps its pane until its outcome is
+   saved ("outcome" frame) or the counsellor closes it.
+
+   Rendering is incremental: a message appends one <li> to one log and touches one tab; the
+   clocks of all panes are refreshed by one timer, text only. */
+import { clockTime, duration, lang, t } from "/design/staff-i18n.js";
 import { attention } from "./console-notify.js";
+import { openPicker, unfilledPlaceholder, wirePicker } from "./console-picker.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_REPEAT_MS = 2500;
-export const TOPIC_LABELS = {
-  violence_close: "Våld i nära relation", honour: "Hedersrelaterat våld",
-  sex_for_compensation: "Sex mot ersättning", older_person: "Våld mot äldre",
-  worried_other: "Orolig för någon annan", professional: "Yrkesroll", other: "Annat",
-};
-export const LANGUAGE_LABELS = {
-  sv: "svenska", en: "engelska (English)", ar: "arabiska", fa: "persiska", so: "somaliska",
-  ti: "tigrinja", ku: "kurdiska", tr: "turkiska", uk: "ukrainska", ru: "ryska", pl: "polska",
-  es: "spanska", fr: "franska", de: "tyska", fi: "finska", bs: "bosniska", sr: "serbiska",
-  hr: "kroatiska", prs: "dari", am: "amhariska",
-};
+const CLOCK_TICK_MS = 15000;
+const TOPICS = ["violence_close", "honour", "sex_for_compensation", "older_person",
+  "worried_other", "professional", "other"];
 
 export const chats = new Map(); // chat_id -> chat state
-let app = null; // shared: {send, notice, me, texts, onChatsChanged}
+let app = null; // shared: {send, notice, me, texts, layout, onChatsChanged, openTransfer}
 let selected = null;
 let clientSeq = 0;
 
-export function initChats(shared) { app = shared; }
+export function initChats(shared) {
+  app = shared;
+  setInterval(tickClocks, CLOCK_TICK_MS);
+}
 
 const $ = (id) => document.getElementById(id);
 
+export function topicLabel(code) { return TOPICS.includes(code) ? t(`topic.${code}`) : code; }
+
+export function languageLabel(code) {
+  const key = `language.${code}`;
+  const text = t(key);
+  return text === key ? code : text;
+}
+
 export function describe(info) {
   const parts = [];
-  if (info.topic) parts.push(TOPIC_LABELS[info.topic] ?? info.topic);
-  if (info.language) parts.push(LANGUAGE_LABELS[info.language] ?? info.language);
-  if (info.urgent) parts.push("BRÅDSKANDE (urgent)");
+  if (info.topic) parts.push(topicLabel(info.topic));
+  if (info.language) parts.push(languageLabel(info.language));
+  if (info.urgent) parts.push(t("console.urgent"));
   return parts.join(" · ");
 }
 
-function line(chat, sender, text, cls = "") {
+function line(chat, sender, text, { cls = "", ts = Date.now() } = {}) {
   const item = document.createElement("li");
   item.className = `msg ${sender} ${cls}`.trim();
-  const who = { visitor: chat.alias, counsellor: "Du (you)", system: "" }[sender] ?? "";
+  const head = document.createElement("span");
+  head.className = "msg-head";
+  const who = { visitor: chat.alias, counsellor: t("console.you"), system: "" }[sender] ?? "";
   if (who) {
     const b = document.createElement("b");
-    b.textContent = `${who}: `;
-    item.append(b);
+    b.textContent = who;
+    head.append(b, " ");
   }
-  item.append(document.createTextNode(text));
-  const log = chat.node.querySelector(".log");
+  const time = document.createElement("time");
+  time.dateTime = new Date(ts).toISOString();
+  time.textContent = clockTime(ts);
+  head.append(time);
+  const body = document.createElement("span");
+  body.className = "msg-text";
+  body.textContent = text;
+  item.append(head, body);
+  const log = chat.log;
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
   log.append(item);
-  log.scrollTop = log.scrollHeight;
+  if (atBottom || sender !== "visitor") log.scrollTop = log.scrollHeight;
   return item;
 }
 
-function confirmLine(chat, clientId, seq) {
+function confirmLine(chat, clientId, seq, ts) {
   const item = chat.pending.get(clientId);
   item.classList.remove("pending");
   item.dataset.seq = seq;
+  const time = item.querySelector("time");
+  time.dateTime = new Date(ts).toISOString();
+  time.textContent = clockTime(ts);
   chat.pending.delete(clientId);
+}
+
+/* --- clocks: duration, wait ------------------------------------------------------------- */
+
+function showTimes(chat, now = Date.now()) {
+  if (chat.takenMs && chat.enqueuedMs) {
+    chat.waitedNode.textContent = t("console.waited", { time: duration((chat.takenMs - chat.enqueuedMs) / 1000) });
+  }
+  if (chat.takenMs) {
+    const end = chat.endedMs || now;
+    chat.durationNode.textContent = t(chat.ended ? "console.lasted" : "console.duration",
+      { time: duration((end - chat.takenMs) / 1000) });
+  }
+}
+
+function tickClocks() {
+  const now = Date.now();
+  for (const chat of chats.values()) if (!chat.ended) showTimes(chat, now);
+}
+
+/* --- the visitor's state ---------------------------------------------------------------- */
+
+function showVisitorState(chat) {
+  const typing = chat.node.querySelector(".typing");
+  typing.hidden = !(chat.typing && chat.online && !chat.ended);
+  const presence = chat.node.querySelector(".presence");
+  const state = chat.left ? "left" : chat.ended ? "" : chat.online ? "" : "offline";
+  presence.textContent = state ? t(`console.visitor_${state}`) : "";
+  presence.dataset.state = state;
 }
 
 /* --- tabs, selection, unread ----------------------------------------------------------- */
@@ -73,13 +125,20 @@ function markUnread(chat) {
 }
 
 function updateTab(chat) {
-  const unread = chat.unread ? ` (${chat.unread})` : "";
   const waiting = ["pending", "saving", "failed"].includes(chat.outcomeState);
-  const state = !chat.ended ? "" : waiting ? " – avslutad, utfall saknas" : " – avslutad";
-  chat.tab.textContent = `${chat.alias}${unread}${state}`;
-  chat.tab.setAttribute("aria-label", `${chat.alias}${chat.unread ? `, ${chat.unread} olästa (unread)` : ""}`
-    + `${waiting ? ", utfall saknas (outcome missing)" : ""}`);
+  chat.tabName.textContent = chat.alias;
+  chat.tabBadge.textContent = chat.unread ? String(chat.unread) : "";
+  chat.tabBadge.hidden = !chat.unread;
+  chat.tabState.textContent = !chat.ended ? "" : waiting ? t("console.tab_outcome_missing") : t("console.tab_ended");
+  const number = [...chats.keys()].indexOf(chat.id) + 1;
+  let label = chat.alias;
+  if (chat.unread) label += t("console.tab_unread", { count: chat.unread });
+  if (waiting) label += t("console.tab_outcome_missing_label");
+  else if (chat.ended) label += `, ${t("console.tab_ended")}`;
+  chat.tab.setAttribute("aria-label", label);
+  chat.tab.title = number <= 9 ? t("console.tab_shortcut", { n: number }) : "";
   chat.tab.classList.toggle("unread", chat.unread > 0);
+  chat.tab.classList.toggle("ended", chat.ended);
 }
 
 export function selectChat(chatId, focus = true) {
@@ -91,13 +150,24 @@ export function selectChat(chatId, focus = true) {
     other.tab.setAttribute("aria-selected", String(on));
     other.tab.tabIndex = on ? 0 : -1;
     other.node.classList.toggle("selected", on);
+    other.context.hidden = !on;
   }
+  $("context-empty").hidden = true;
   chat.unread = 0;
   updateTab(chat);
   if (focus) {
     chat.node.scrollIntoView({ block: "nearest" });
-    chat.node.querySelector("textarea.message")?.focus();
+    (chat.node.querySelector("textarea.message") ?? chat.node).focus();
   }
+}
+
+/** Select the chat at `index` (0-based, in tab order), or `delta` chats on from the selected. */
+export function switchChat({ index = -1, delta = 0 } = {}) {
+  const ids = [...chats.keys()];
+  if (!ids.length) return;
+  let target = index;
+  if (delta) target = (Math.max(0, ids.indexOf(selected)) + delta + ids.length) % ids.length;
+  if (target >= 0 && target < ids.length) selectChat(ids[target]);
 }
 
 export function applyLayout() {
@@ -112,56 +182,41 @@ export function activeChatId() {
   return chat && !chat.ended ? chat.id : "";
 }
 
-/* --- one chat pane ---------------------------------------------------------------------- */
-
-function fillStandardTexts(chat) {
-  const select = chat.node.querySelector(".std");
-  for (const [lang, label] of [["sv", "Svenska"], ["en", "English"]]) {
-    const group = document.createElement("optgroup");
-    group.label = label;
-    for (const text of app.texts()) {
-      const option = new Option(text.title[lang], `${text.id}:${lang}`);
-      group.append(option);
-    }
-    select.append(group);
-  }
+/* Arrow keys move between tabs (the ARIA tabs pattern). */
+function onTabKey(event, chat) {
+  const ids = [...chats.keys()];
+  const at = ids.indexOf(chat.id);
+  const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: ids.length - 1 }[event.key];
+  if (next === undefined) return;
+  event.preventDefault();
+  const id = ids[(next + ids.length) % ids.length];
+  selectChat(id, false);
+  chats.get(id).tab.focus();
 }
 
-function insertStandardText(chat) {
-  const [id, lang] = chat.node.querySelector(".std").value.split(":");
-  const text = app.texts().find((t) => t.id === id);
-  if (!text) return;
-  const box = chat.node.querySelector("textarea.message");
-  const start = box.selectionStart ?? box.value.length;
-  box.setRangeText(text.text[lang], start, box.selectionEnd ?? start, "end");
-  box.focus();
-  box.dispatchEvent(new Event("input"));
-}
+/* --- outcome, notes, ask: the chat's context -------------------------------------------- */
 
 function fillOutcomes(chat) {
-  const holder = chat.node.querySelector(".outcome-choices");
+  const holder = chat.context.querySelector(".outcome-choices");
   const me = app.me();
   for (const [group, labels] of Object.entries(me.outcome_groups ?? {})) {
     const fieldset = document.createElement("fieldset");
     const legend = document.createElement("legend");
-    legend.textContent = `${labels.sv} (${labels.en})`;
+    legend.textContent = labels[lang] ?? labels.sv;
     fieldset.append(legend);
     for (const outcome of me.outcomes.filter((o) => o.group === group)) {
       const label = document.createElement("label");
+      label.className = "check";
       const box = document.createElement("input");
       box.type = "checkbox";
       box.value = outcome.code;
       box.className = "outcome-box";
       box.addEventListener("change", () => {
         if (box.checked) chat.outcome.add(outcome.code); else chat.outcome.delete(outcome.code);
-        chat.node.querySelector(".outcome-count").textContent =
-          chat.outcome.size ? `– ${chat.outcome.size} valda (chosen)` : "";
+        chat.context.querySelector(".outcome-count").textContent =
+          chat.outcome.size ? t("console.outcome_chosen", { count: chat.outcome.size }) : "";
       });
-      label.append(box, ` ${outcome.sv} `);
-      const en = document.createElement("span");
-      en.lang = "en";
-      en.textContent = `(${outcome.en})`;
-      label.append(en);
+      label.append(box, outcome[lang] ?? outcome.sv);
       fieldset.append(label);
     }
     holder.append(fieldset);
@@ -180,52 +235,68 @@ function onComposeInput(chat) {
   chat.typingTimer = setTimeout(() => sendTyping(chat, false), TYPING_IDLE_MS);
 }
 
+function sendMessage(chat) {
+  const box = chat.node.querySelector("textarea.message");
+  const hint = chat.node.querySelector(".compose-error");
+  const text = box.value.trim();
+  if (!text || chat.ended) return;
+  const missing = unfilledPlaceholder(text);
+  if (missing) {
+    hint.textContent = t("console.placeholder_unfilled", { name: missing });
+    box.focus();
+    return;
+  }
+  hint.textContent = "";
+  const clientId = `k${++clientSeq}`;
+  if (!app.send({ type: "message", chat_id: chat.id, text, client_id: clientId })) return;
+  chat.pending.set(clientId, line(chat, "counsellor", text, { cls: "pending" }));
+  box.value = "";
+  clearTimeout(chat.typingTimer);
+  if (chat.typingSentAt) sendTyping(chat, false);
+}
+
 function wire(chat) {
-  const node = chat.node;
+  const { node, context } = chat;
   const box = node.querySelector("textarea.message");
   const form = node.querySelector("form.compose");
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = box.value.trim();
-    if (!text || chat.ended) return;
-    const clientId = `k${++clientSeq}`;
-    if (!app.send({ type: "message", chat_id: chat.id, text, client_id: clientId })) return;
-    chat.pending.set(clientId, line(chat, "counsellor", text, "pending"));
-    box.value = "";
-    clearTimeout(chat.typingTimer);
-    if (chat.typingSentAt) sendTyping(chat, false);
-  });
+  form.addEventListener("submit", (event) => { event.preventDefault(); sendMessage(chat); });
   box.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(chat); }
   });
   box.addEventListener("input", () => onComposeInput(chat));
-  node.addEventListener("focusin", () => { if (chat.unread) { chat.unread = 0; updateTab(chat); } });
-  node.querySelector(".insert").addEventListener("click", () => insertStandardText(chat));
+  wirePicker(node, box, app.texts);
+  node.querySelector(".open-picker").addEventListener("click", () => openPicker(node, box, app.texts, ""));
+  node.addEventListener("focusin", () => {
+    if (selected !== chat.id) selectChat(chat.id, false);
+    else if (chat.unread) { chat.unread = 0; updateTab(chat); }
+  });
   node.querySelector(".end").addEventListener("click", () => {
     if (chat.ended) { removeChat(chat.id); return; }
     app.send({ type: "end", chat_id: chat.id, outcome: [...chat.outcome] });
   });
-  node.querySelector(".save-outcome").addEventListener("click", () => saveOutcome(chat));
+  context.querySelector(".save-outcome").addEventListener("click", () => saveOutcome(chat));
   node.querySelector(".transfer").addEventListener("click", () => app.openTransfer(chat.id));
-  node.querySelector(".save-note").addEventListener("click", () => {
-    const text = node.querySelector("textarea.note").value;
+  context.querySelector(".save-note").addEventListener("click", () => {
+    const text = context.querySelector("textarea.note").value;
     if (app.send({ type: "note", chat_id: chat.id, text })) {
-      node.querySelector(".note-status").textContent = "Sparar… (saving)";
+      context.querySelector(".note-status").textContent = t("console.saving");
     }
   });
-  node.querySelector(".ask-send").addEventListener("click", () => {
-    const area = node.querySelector(".ask-text");
+  context.querySelector(".ask-send").addEventListener("click", () => {
+    const area = context.querySelector(".ask-text");
     const text = area.value.trim();
     if (text && app.send({ type: "backchannel", chat_id: chat.id, text })) area.value = "";
+  });
+  node.querySelector(".keep-open").addEventListener("click", () => {
+    app.send({ type: "keep_open", chat_id: chat.id });
   });
 }
 
 // A quiet chat lapses (its keys expire) unless someone writes or keeps it open.
 function showIdle(chat, lapsesInS) {
-  const silentMin = Math.max(0, Math.floor((Date.now() - chat.lastVisitorTs) / 60000));
-  const closesMin = Math.max(1, Math.round(lapsesInS / 60));
-  chat.node.querySelector(".idle-text").textContent =
-    `Besökaren har varit tyst i ${silentMin} min. Chatten stängs om ${closesMin} min om ingen skriver. `;
+  const silent = Math.max(0, Math.floor((Date.now() - chat.lastVisitorTs) / 60000));
+  const closes = Math.max(1, Math.round(lapsesInS / 60));
+  chat.node.querySelector(".idle-text").textContent = t("console.idle", { silent, closes });
   chat.node.querySelector(".idle").hidden = false;
 }
 
@@ -236,45 +307,68 @@ function showNotAlone(chat, on) {
   const was = !notice.hidden;
   notice.hidden = !on;
   chat.node.classList.toggle("visitor-not-alone", on);
-  if (was && !on) line(chat, "system", "Besökaren är tillbaka (the visitor is back)");
-  if (on && !was && !isLooking(chat)) attention(`Besökaren är inte ensam – ${chat.alias}`);
+  chat.tab.classList.toggle("not-alone", on);
+  if (was && !on) line(chat, "system", t("console.visitor_back"));
+  if (on && !was && !isLooking(chat)) attention("not_alone");
+}
+
+function cloneTemplate(id) {
+  const node = $(id).content.firstElementChild.cloneNode(true);
+  return node;
 }
 
 export function openChat(info) {
   if (chats.has(info.chat_id)) return chats.get(info.chat_id);
-  const node = $("chat-template").content.firstElementChild.cloneNode(true);
+  const node = cloneTemplate("chat-template");
   node.dataset.chatId = info.chat_id;
   node.id = `chat-${info.chat_id}`;
   node.setAttribute("aria-label", info.alias);
   node.querySelector(".alias").textContent = info.alias;
   node.querySelector(".meta").textContent = describe(info);
+  const context = cloneTemplate("context-template");
+  context.id = `context-${info.chat_id}`;
+  context.dataset.chatId = info.chat_id;
+  context.setAttribute("aria-label", t("console.context_of", { alias: info.alias }));
+  context.querySelector(".context-alias").textContent = info.alias;
+  context.hidden = true;
   const tab = document.createElement("button");
   tab.type = "button";
+  tab.className = "tab";
   tab.setAttribute("role", "tab");
   tab.setAttribute("aria-controls", node.id);
+  const tabName = document.createElement("span");
+  const tabBadge = document.createElement("span");
+  tabBadge.className = "badge danger";
+  tabBadge.setAttribute("aria-hidden", "true");
+  const tabState = document.createElement("span");
+  tabState.className = "tab-state";
+  tabState.setAttribute("aria-hidden", "true");
+  tab.append(tabName, tabBadge, tabState);
   const chat = {
-    id: info.chat_id, node, tab, alias: info.alias, seen: new Set(), pending: new Map(),
+    id: info.chat_id, node, context, tab, tabName, tabBadge, tabState, alias: info.alias,
+    log: node.querySelector(".log"), seen: new Set(), pending: new Map(),
     unread: 0, ended: false, releasing: false, typingSentAt: 0, typingTimer: null,
     outcome: new Set(), outcomeState: "", // "" | pending | saving | saved | failed
     lastVisitorTs: Date.now(), // for "the visitor has been silent for N min"
+    enqueuedMs: info.enqueued_ms || 0, takenMs: 0, endedMs: 0,
+    online: true, typing: false, left: false,
+    waitedNode: node.querySelector(".waited"), durationNode: node.querySelector(".duration"),
   };
   chats.set(chat.id, chat);
   tab.addEventListener("click", () => selectChat(chat.id));
+  tab.addEventListener("keydown", (event) => onTabKey(event, chat));
   updateTab(chat);
-  fillStandardTexts(chat);
   fillOutcomes(chat);
   wire(chat);
-  node.querySelector(".keep-open").addEventListener("click", () => {
-    app.send({ type: "keep_open", chat_id: chat.id });
-  });
   $("tabs").append(tab);
   $("chats").append(node);
+  $("context").append(context);
   $("no-chats").hidden = true;
   if (!selected || !chats.has(selected) || chats.get(selected).ended) selectChat(chat.id, false);
   else selectChat(selected, false);
   if (info.not_alone) showNotAlone(chat, true);
   if (info.transferred_from) {
-    line(chat, "system", `Överlämnad av ${info.transferred_from} (handed over to you)`);
+    line(chat, "system", t("console.transferred_from", { name: info.transferred_from }));
   }
   if (!info.ended) {
     app.send({ type: "note_get", chat_id: chat.id });
@@ -289,16 +383,20 @@ export function closeChat(chatId, text, { finished = true, outcomePending = fals
   if (!chat || chat.ended) return;
   const hadFocus = chat.node.contains(document.activeElement);
   chat.ended = true;
+  chat.endedMs = Date.now();
   clearTimeout(chat.typingTimer);
   line(chat, "system", text);
   chat.node.classList.add("ended");
   chat.node.querySelector("form.compose").remove();
   chat.node.querySelector(".transfer").remove();
-  for (const extra of chat.node.querySelectorAll("details")) {
-    if (!(outcomePending && extra.classList.contains("outcome"))) extra.remove();
-  }
+  chat.node.querySelector(".idle").hidden = true;
+  for (const part of chat.context.querySelectorAll(".notes, .ask")) part.remove();
+  if (!outcomePending) chat.context.querySelector(".outcome")?.remove();
   const end = chat.node.querySelector(".end");
-  end.textContent = "Stäng (close)";
+  end.textContent = t("common.close");
+  end.classList.remove("danger");
+  showTimes(chat);
+  showVisitorState(chat);
   if (outcomePending) askForOutcome(chat);
   if (hadFocus && !chat.node.contains(document.activeElement)) chat.node.focus();
   updateTab(chat);
@@ -310,46 +408,42 @@ export function closeChat(chatId, text, { finished = true, outcomePending = fals
 
 function askForOutcome(chat) {
   chat.outcomeState = "pending";
-  const details = chat.node.querySelector("details.outcome");
+  const details = chat.context.querySelector("details.outcome");
   details.open = true;
-  details.querySelector("summary").firstChild.textContent = "Utfall – spara innan du stänger ";
+  details.querySelector(".outcome-title").textContent = t("console.outcome_save_first");
   details.querySelector(".outcome-save").hidden = false;
   chat.node.querySelector(".end").hidden = true; // saving comes first; an error shows it again
-  line(chat, "system", "Välj utfall och spara. (Choose the outcome and save it.)");
+  line(chat, "system", t("console.outcome_choose"));
 }
-
-const clock = (ms) => new Date(ms).toLocaleTimeString("sv-SE", { hour: "2-digit", minute: "2-digit" });
 
 /* After a reload: a chat that ended while no console was open here still waits for its
    outcome. It comes back as an ended pane with only the outcome picker. */
 function reopenForOutcome(item) {
   if (chats.has(item.chat_id)) return;
   openChat({ chat_id: item.chat_id, alias: item.alias, ended: true });
-  const until = clock(item.deadline_ms);
   closeChat(item.chat_id,
-    `Avslutad ${clock(item.ended_ms)}. Utfallet kan sparas till ${until}. ` +
-    `(Ended; the outcome can be saved until ${until}.)`,
+    t("console.outcome_due", { ended: clockTime(item.ended_ms), until: clockTime(item.deadline_ms) }),
     { finished: false, outcomePending: true });
 }
 
 function setOutcomeStatus(chat, text) {
-  chat.node.querySelector(".outcome-status").textContent = text;
+  chat.context.querySelector(".outcome-status").textContent = text;
 }
 
 function saveOutcome(chat) {
   if (chat.outcomeState !== "pending" && chat.outcomeState !== "failed") return;
   if (!app.send({ type: "outcome", chat_id: chat.id, outcome: [...chat.outcome] })) return;
   chat.outcomeState = "saving";
-  chat.node.querySelector(".save-outcome").disabled = true;
-  setOutcomeStatus(chat, "Sparar… (saving)");
+  chat.context.querySelector(".save-outcome").disabled = true;
+  setOutcomeStatus(chat, t("console.saving"));
 }
 
 function outcomeSaved(chat) {
   chat.outcomeState = "saved";
-  const save = chat.node.querySelector(".save-outcome");
+  const save = chat.context.querySelector(".save-outcome");
   const hadFocus = save === document.activeElement;
-  for (const box of chat.node.querySelectorAll("input.outcome-box")) box.disabled = true;
-  setOutcomeStatus(chat, "Utfall sparat (outcome saved)");
+  for (const box of chat.context.querySelectorAll("input.outcome-box")) box.disabled = true;
+  setOutcomeStatus(chat, t("console.outcome_saved"));
   const end = chat.node.querySelector(".end");
   end.hidden = false;
   if (hadFocus) end.focus(); // the disabled save button would drop the focus
@@ -360,10 +454,8 @@ function outcomeSaved(chat) {
 function outcomeFailed(chat, code) {
   const final = code === "chat_not_found" || code === "not_your_chat";
   chat.outcomeState = final ? "failed-final" : "failed";
-  chat.node.querySelector(".save-outcome").disabled = final;
-  setOutcomeStatus(chat, final
-    ? "Utfallet kunde inte sparas längre. (The outcome can no longer be saved.)"
-    : "Utfallet sparades inte – försök igen. (Not saved, try again.)");
+  chat.context.querySelector(".save-outcome").disabled = final;
+  setOutcomeStatus(chat, t(final ? "console.outcome_too_late" : "console.outcome_retry"));
   chat.node.querySelector(".end").hidden = false;
   updateTab(chat);
 }
@@ -372,14 +464,17 @@ export function removeChat(chatId) {
   const chat = chats.get(chatId);
   if (!chat) return;
   chat.node.remove();
+  chat.context.remove();
   chat.tab.remove();
   chats.delete(chatId);
   $("no-chats").hidden = chats.size > 0;
   if (selected === chatId) {
     selected = null;
+    $("context-empty").hidden = false;
     const next = chats.keys().next();
     if (!next.done) selectChat(next.value, false);
   }
+  for (const other of chats.values()) updateTab(other); // the Alt+n numbers moved
   app.onChatsChanged();
 }
 
@@ -390,17 +485,25 @@ export function heldCount() {
 function askEntry(entry) {
   const item = document.createElement("li");
   const who = document.createElement("b");
-  who.textContent = `${entry.name}${entry.role !== "counsellor" ? " (handledare)" : ""}: `;
-  item.append(who, document.createTextNode(entry.text));
+  who.textContent = entry.role !== "counsellor" ? t("console.ask_supervisor_name", { name: entry.name }) : entry.name;
+  const text = document.createElement("span");
+  text.textContent = entry.text;
+  item.append(who, ": ", text);
   return item;
 }
 
 export function showAsk(chat, entries, fresh) {
-  const log = chat.node.querySelector(".ask-log");
+  const log = chat.context.querySelector(".ask-log");
   if (!log) return;
   if (!fresh) log.replaceChildren();
   for (const entry of entries) log.append(askEntry(entry));
-  chat.node.querySelector(".ask-count").textContent = log.children.length ? `(${log.children.length})` : "";
+  chat.context.querySelector(".ask-count").textContent = log.children.length ? `(${log.children.length})` : "";
+}
+
+function endedText(frame) {
+  if (frame.reason === "quick_exit") return t("console.ended_quick_exit");
+  if (frame.by === "visitor") return t("console.ended_by_visitor");
+  return t("console.ended");
 }
 
 /* Frames about one of our chats; returns true when handled. */
@@ -414,19 +517,23 @@ export function receiveChatFrame(frame) {
       if (!chat || chat.seen.has(frame.seq)) return true;
       chat.seen.add(frame.seq);
       if (frame.client_id && chat.pending.has(frame.client_id)) {
-        confirmLine(chat, frame.client_id, frame.seq);
+        confirmLine(chat, frame.client_id, frame.seq, frame.ts);
         return true;
       }
-      line(chat, frame.sender, frame.text);
+      line(chat, frame.sender, frame.text, { ts: frame.ts });
       if (frame.sender === "visitor") {
         chat.lastVisitorTs = frame.ts;
-        chat.node.querySelector(".typing").hidden = true;
+        chat.typing = false;
+        showVisitorState(chat);
         markUnread(chat);
-        if (!isLooking(chat)) attention(`Nytt meddelande – ${chat.alias}`);
+        if (!isLooking(chat)) attention("message");
       }
       return true;
     case "chat_state":
-      if (chat) chat.seen.add(frame.seq);
+      if (chat) {
+        chat.seen.add(frame.seq);
+        if (!chat.takenMs && frame.ts) { chat.takenMs = frame.ts; showTimes(chat); }
+      }
       return true;
     case "idle_warning":
       if (chat) showIdle(chat, frame.lapses_in_s);
@@ -435,23 +542,18 @@ export function receiveChatFrame(frame) {
       if (chat) chat.node.querySelector(".idle").hidden = true;
       return true;
     case "typing":
-      if (chat) chat.node.querySelector(".typing").hidden = !frame.active;
+      if (chat) { chat.typing = frame.active === true; showVisitorState(chat); }
       return true;
     case "visitor_not_alone":
       if (chat) showNotAlone(chat, frame.on === true);
       return true;
     case "visitor_presence":
-      if (chat) chat.node.querySelector(".presence").textContent =
-        frame.online ? "" : "Besökaren är frånkopplad (visitor disconnected)";
+      if (chat) { chat.online = frame.online === true; showVisitorState(chat); }
       return true;
-    case "chat_ended": {
-      const text = frame.reason === "quick_exit" ? "Besökaren lämnade snabbt (the visitor left quickly)"
-        : frame.by === "visitor" ? "Besökaren avslutade chatten (the visitor ended the chat)"
-        : "Chatten är avslutad (chat ended)";
-      if (chat && frame.by === "visitor") attention(`Chatten avslutades – ${chat.alias}`);
-      closeChat(frame.chat_id, text, { outcomePending: frame.outcome_pending === true });
+    case "chat_ended":
+      if (chat && frame.by === "visitor") { chat.left = true; attention("ended"); }
+      closeChat(frame.chat_id, endedText(frame), { outcomePending: frame.outcome_pending === true });
       return true;
-    }
     case "outcome_saved":
       if (chat) outcomeSaved(chat);
       return true;
@@ -461,21 +563,23 @@ export function receiveChatFrame(frame) {
     case "chat_released":
     case "transferred":
       if (chat && (frame.type === "chat_released" || chat.releasing)) {
-        const to = frame.to ? `till ${app.names.get(frame.to) ?? frame.to}` : "tillbaka till kön";
-        closeChat(frame.chat_id, `Överlämnad ${to} (handed over)`, { finished: false });
+        const text = frame.to
+          ? t("console.transferred_to", { name: app.names.get(frame.to) ?? frame.to })
+          : t("console.transferred_to_queue");
+        closeChat(frame.chat_id, text, { finished: false });
       }
       return true;
     case "chat_transferred":
       if (chat && frame.seq) chat.seen.add(frame.seq);
       if (chat && chat.releasing) {
         // The release notice normally follows at once and names the colleague.
-        setTimeout(() => closeChat(frame.chat_id, "Överlämnad (handed over)", { finished: false }), 2000);
+        setTimeout(() => closeChat(frame.chat_id, t("console.transferred"), { finished: false }), 2000);
       }
       return true;
     case "note":
       if (chat) {
-        const box = chat.node.querySelector("textarea.note");
-        if (frame.saved) chat.node.querySelector(".note-status").textContent = "Sparad (saved)";
+        const box = chat.context.querySelector("textarea.note");
+        if (frame.saved) chat.context.querySelector(".note-status").textContent = t("console.note_saved");
         else if (box && !box.value) box.value = frame.text;
       }
       return true;
@@ -494,9 +598,7 @@ export function receiveChatError(frame) {
     chat.pending.delete(frame.client_id);
     item.remove();
     const box = chat.node.querySelector("textarea.message");
-    if (box && !box.value) box.value = item.lastChild.textContent;
-    if (frame.code === "chat_not_found") {
-      closeChat(chat.id, "Chatten finns inte längre (chat no longer exists)");
-    }
+    if (box && !box.value) box.value = item.querySelector(".msg-text").textContent;
+    if (frame.code === "chat_not_found") closeChat(chat.id, t("console.chat_gone"));
   }
 }

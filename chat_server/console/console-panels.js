@@ -1,14 +1,11 @@
 /* The side panels: offers with a countdown, the queue, supervision (questions and raised
    hands), the break suggestion, the transfer dialog and short alerts. */
+import { clockTime, duration, t } from "/design/staff-i18n.js";
 import { attention } from "./console-notify.js";
 import { chats, describe, showAsk } from "./console-chats.js";
 
 const ALERT_MS = 15000;
-const REASON_LABELS = {
-  language: "Språk (language)", topic: "Ämne (topic)", capacity: "Arbetsbelastning (workload)",
-  break: "Paus (break)", other: "Annat (other)",
-};
-const PRESENCE_LABELS = { available: "tillgänglig", paused: "paus", offline: "offline" };
+const REASONS = ["language", "topic", "capacity", "break", "other"];
 
 const $ = (id) => document.getElementById(id);
 let app = null;
@@ -43,13 +40,17 @@ let extraPages = 0;
 
 function queueRow(item) {
   const li = document.createElement("li");
-  const mins = Math.floor(item.waited_s / 60);
+  li.className = item.urgent ? "queue-row urgent" : "queue-row";
   const about = describe(item);
-  li.textContent = `${item.alias} · ${mins} min${about ? ` · ${about}` : ""} `;
+  const text = document.createElement("span");
+  text.className = "queue-text";
+  text.textContent = `${item.alias} · ${duration(item.waited_s)}${about ? ` · ${about}` : ""}`;
+  li.append(text);
   const take = document.createElement("button");
   take.type = "button";
-  take.textContent = "Ta (take)";
-  take.setAttribute("aria-label", `Ta ${item.alias} (take)`);
+  take.className = "small";
+  take.textContent = t("console.take");
+  take.setAttribute("aria-label", t("console.take_alias", { alias: item.alias }));
   take.addEventListener("click", () => app.send({ type: "take", chat_id: item.chat_id }));
   li.append(take);
   return li;
@@ -58,7 +59,7 @@ function queueRow(item) {
 function showMore(waiting) {
   const shown = $("queue-list").children.length;
   $("queue-more").hidden = shown >= waiting;
-  $("queue-more").textContent = `Visa fler i kön (${waiting - shown} till)`;
+  $("queue-more").textContent = t("console.queue_more", { count: waiting - shown });
 }
 
 export function renderQueue(frame) {
@@ -66,8 +67,10 @@ export function renderQueue(frame) {
   const urgent = frame.chats.filter((c) => c.urgent).length;
   const longest = frame.chats.reduce((m, c) => Math.max(m, c.waited_s), 0);
   $("queue-summary").textContent = frame.waiting
-    ? `Längst väntan ${Math.floor(longest / 60)} min${urgent ? ` · ${urgent} brådskande` : ""}`
-    : "Ingen väntar. (Nobody is waiting.)";
+    ? t("console.queue_longest", { time: duration(longest) })
+      + (urgent ? ` · ${t("console.queue_urgent", { count: urgent })}` : "")
+    : t("console.queue_empty");
+  $("take-next").disabled = frame.waiting === 0;
   $("queue-list").replaceChildren(...frame.chats.map(queueRow));
   showMore(frame.waiting);
   for (let page = 1; page <= extraPages && page * QUEUE_PAGE < frame.waiting; page++) {
@@ -104,11 +107,13 @@ export function showOffer(frame) {
   clock.setAttribute("aria-hidden", "true");
   const accept = document.createElement("button");
   accept.type = "button";
-  accept.textContent = "Ta emot (accept)";
+  accept.className = "primary small";
+  accept.textContent = t("console.accept");
   accept.addEventListener("click", () => app.send({ type: "accept", chat_id: frame.chat_id }));
   const decline = document.createElement("button");
   decline.type = "button";
-  decline.textContent = "Avböj (decline)";
+  decline.className = "small";
+  decline.textContent = t("console.decline");
   decline.addEventListener("click", () => app.send({ type: "decline", chat_id: frame.chat_id }));
   li.append(title, about, clock, accept, decline);
   const deadline = Date.now() + (frame.expires_in_s ?? 30) * 1000;
@@ -121,8 +126,8 @@ export function showOffer(frame) {
   offers.set(frame.chat_id, { node: li, timer: setInterval(tick, 1000) });
   $("offer-list").append(li);
   $("offers").hidden = false;
-  alertText(`Ny chatt till dig: ${frame.alias}. Svara inom ${frame.expires_in_s ?? 30} s. (New chat offered.)`);
-  attention(`Ny chatt – ${frame.alias}`);
+  alertText(t("console.offer_alert", { alias: frame.alias, seconds: frame.expires_in_s ?? 30 }));
+  attention("offer");
 }
 
 export function removeOffer(chatId, reason = "") {
@@ -133,7 +138,7 @@ export function removeOffer(chatId, reason = "") {
   offers.delete(chatId);
   $("offers").hidden = offers.size === 0;
   if (reason === "timeout") {
-    alertText("Erbjudandet gick ut och du är nu pausad. (The offer ran out; you are paused.)");
+    alertText(t("console.offer_timeout"));
   }
 }
 
@@ -145,7 +150,7 @@ function threadFor(frame) {
   if (threads.has(frame.chat_id)) return threads.get(frame.chat_id);
   const node = $("thread-template").content.firstElementChild.cloneNode(true);
   node.querySelector(".thread-title").textContent =
-    `${frame.alias || "Chatt"} – ${frame.counsellor_name || frame.counsellor || frame.name}`;
+    `${frame.alias || t("console.chat")} – ${frame.counsellor_name || frame.counsellor || frame.name}`;
   node.querySelector(".reply-send").addEventListener("click", () => {
     const area = node.querySelector(".reply-text");
     const text = area.value.trim();
@@ -160,8 +165,10 @@ function threadFor(frame) {
 function entryLine(entry) {
   const li = document.createElement("li");
   const who = document.createElement("b");
-  who.textContent = `${entry.name}: `;
-  li.append(who, document.createTextNode(entry.text));
+  who.textContent = entry.name;
+  const text = document.createElement("span");
+  text.textContent = entry.text;
+  li.append(who, ": ", text);
   return li;
 }
 
@@ -172,10 +179,10 @@ export function receiveBackchannel(frame) {
     threadFor(frame).querySelector(".ask-log").append(entryLine(frame));
   }
   if (frame.from !== app.me().user) {
-    const text = mine ? `Svar från ${frame.name} om ${frame.alias}` : `${frame.name} frågar om ${frame.alias}`;
+    const text = mine ? t("console.answer_from", { name: frame.name, alias: frame.alias })
+      : t("console.question_from", { name: frame.name, alias: frame.alias });
     alertText(`${text}: ”${frame.text}”`);
-    if (mine) mine.node.querySelector("details.ask")?.setAttribute("open", "");
-    attention(text);
+    attention(mine ? "answer" : "hand");
   }
 }
 
@@ -193,24 +200,27 @@ export function receiveHand(frame) {
     if (!app.me().supervisor) return;
     const li = document.createElement("li");
     li.dataset.user = frame.user;
-    const time = new Date(frame.ts).toLocaleTimeString("sv-SE", { hour: "2-digit", minute: "2-digit" });
-    li.textContent = `${frame.name} räcker upp handen${frame.alias ? ` (${frame.alias})` : ""} ${time} `;
+    const text = document.createElement("span");
+    text.textContent = t(frame.alias ? "console.hand_raised_chat" : "console.hand_raised",
+      { name: frame.name, alias: frame.alias, time: clockTime(frame.ts) });
     const answer = document.createElement("button");
     answer.type = "button";
-    answer.textContent = "Jag kommer (I'm coming)";
+    answer.className = "small primary";
+    answer.textContent = t("console.hand_coming");
+    li.append(text);
     answer.addEventListener("click", () => app.send({ type: "hand_answer", user: frame.user }));
     li.append(answer);
     clearEmpty($("hands"));
     $("hands").append(li);
-    attention(`${frame.name} räcker upp handen`);
+    attention("hand");
   } else if (frame.type === "hand_answered") {
     if (frame.user === app.me().user) {
-      alertText(`${frame.name} kommer till dig. (${frame.name} is coming.)`, { urgent: true });
-      attention(`${frame.name} kommer`);
+      alertText(t("console.hand_answered", { name: frame.name }), { urgent: true });
+      attention("answer");
     }
     for (const li of $("hands").querySelectorAll(`li[data-user="${CSS.escape(frame.user)}"]`)) li.remove();
   } else if (frame.type === "hand_sent") {
-    alertText("Handledaren har fått din signal. (The supervisor has been alerted.)");
+    alertText(t("console.hand_sent"));
   }
 }
 
@@ -218,10 +228,10 @@ export function receiveHand(frame) {
 
 export function showBreak(frame) {
   $("break-text").textContent = frame.reason === "chats"
-    ? `Du har haft ${frame.chats} chattar i rad. (You have had ${frame.chats} chats in a row.)`
-    : `Du har arbetat ${Math.round(frame.minutes / 6) / 10} timmar utan paus. (Time for a pause.)`;
+    ? t("console.break_chats", { count: frame.chats })
+    : t("console.break_hours", { hours: Math.round(frame.minutes / 6) / 10 });
   $("break-card").hidden = false;
-  attention("Dags för en paus");
+  attention("break");
 }
 
 function hideBreak() { $("break-card").hidden = true; }
@@ -232,24 +242,26 @@ export async function openTransfer(chatId) {
   transferChatId = chatId;
   $("transfer-error").textContent = "";
   const reasons = $("transfer-reason");
-  reasons.replaceChildren(new Option("Välj… (choose)", ""));
-  for (const code of app.me().transfer_reasons ?? Object.keys(REASON_LABELS)) {
-    reasons.append(new Option(REASON_LABELS[code] ?? code, code));
+  reasons.replaceChildren(new Option(t("console.choose"), ""));
+  for (const code of app.me().transfer_reasons ?? REASONS) {
+    reasons.append(new Option(REASONS.includes(code) ? t(`reason.${code}`) : code, code));
   }
   const targets = $("transfer-targets");
-  targets.replaceChildren(targetChoice("", "Tillbaka till kön (back to the queue)", true));
+  targets.replaceChildren(targetChoice("", t("console.transfer_queue"), true));
   try {
     const response = await fetch("/console/api/staff", { credentials: "same-origin" });
     const { staff } = await response.json();
     for (const person of staff) app.names.set(person.username, person.name);
     for (const person of staff.filter((s) => !s.me)) {
       const langs = person.languages.join(", ");
-      const text = `${person.name} – ${PRESENCE_LABELS[person.presence] ?? person.presence}, ` +
-        `${person.load}/${person.capacity} chattar, ${langs}`;
+      const text = t("console.transfer_target", {
+        name: person.name, presence: t(`presence.${person.presence}`), load: person.load,
+        capacity: person.capacity, languages: langs,
+      });
       targets.append(targetChoice(person.username, text, false, !person.can_take));
     }
   } catch {
-    $("transfer-error").textContent = "Kunde inte hämta kollegor. (Could not load colleagues.)";
+    $("transfer-error").textContent = t("console.transfer_no_staff");
   }
   $("transfer-dialog").showModal();
 }
@@ -261,7 +273,8 @@ function targetChoice(value, text, checked, unavailable = false) {
   radio.name = "transfer-to";
   radio.value = value;
   radio.checked = checked;
-  label.append(radio, ` ${text}`);
+  label.className = "check";
+  label.append(radio, text);
   if (unavailable) label.classList.add("muted");
   return label;
 }
@@ -272,7 +285,7 @@ function onTransferSubmit(event) {
   const to = document.querySelector("input[name=transfer-to]:checked")?.value ?? "";
   if (!reason) {
     event.preventDefault();
-    $("transfer-error").textContent = "Välj en anledning. (Choose a reason.)";
+    $("transfer-error").textContent = t("console.transfer_reason_missing");
     return;
   }
   const chat = chats.get(transferChatId);

@@ -1,9 +1,13 @@
-/* Duty console: one WebSocket to /ws/console, the header controls, and the dispatch of
-   server frames to the chat panes (console-chats.js) and the side panels (console-panels.js). */
-import { attention, saveSettings, settings } from "./console-notify.js";
+/* Duty console: one WebSocket to /ws/console, the app bar's controls, the keyboard shortcuts,
+   and the dispatch of server frames to the chat panes (console-chats.js) and the side panels
+   (console-panels.js). One language at a time (staff-i18n.js, docs/design.md). */
+import { addStrings, t, translatePage, wireLanguageSelect } from "/design/staff-i18n.js";
+import { wireMenus } from "/design/staff-ui.js";
+import { STRINGS } from "./console-strings.js";
+import { attention, enableDesktop, saveSettings, setBaseTitle, settings } from "./console-notify.js";
 import {
   activeChatId, applyLayout, heldCount, initChats, openChat, receiveChatError,
-  receiveChatFrame,
+  receiveChatFrame, switchChat,
 } from "./console-chats.js";
 import {
   alertText, initPanels, openTransfer, receiveBackchannel, receiveBackchannelHistory,
@@ -11,20 +15,14 @@ import {
   wireQueue,
 } from "./console-panels.js";
 
+addStrings(STRINGS);
+
 const WELLBEING_CHECK_MS = 60000;
-const ERRORS = {
-  not_your_chat: "Chatten är inte din. (Not your chat.)",
-  chat_not_found: "Chatten finns inte längre. (The chat has ended.)",
-  at_capacity: "Du har redan så många chattar du kan ta. (At capacity.)",
-  queue_empty: "Ingen väntar. (Nobody is waiting.)",
-  not_allowed_now: "Det går inte just nu – är du tillgänglig? (Not possible now.)",
-  text_too_long: "Texten är för lång. (Too long.)",
-  offered_elsewhere: "Chatten erbjuds en kollega. (Offered to a colleague.)",
-  target_unavailable: "Kollegan är inte tillgänglig. (Colleague not available.)",
-  target_at_capacity: "Kollegan har inte plats. (Colleague has no room.)",
-  unavailable: "Tjänsten är tillfälligt otillgänglig. (Service unavailable.)",
-  unknown_type: "Servern kan inte det här än. (Not supported by the server yet.)",
-};
+const ERROR_CODES = new Set([
+  "not_your_chat", "chat_not_found", "at_capacity", "queue_empty", "not_allowed_now",
+  "text_too_long", "offered_elsewhere", "target_unavailable", "target_at_capacity",
+  "unavailable", "unknown_type",
+]);
 const TRANSFER_ERRORS = new Set(["target_unavailable", "target_at_capacity"]);
 
 const $ = (id) => document.getElementById(id);
@@ -39,19 +37,20 @@ let lastPresence = sessionStorage.getItem(PRESENCE_KEY) || "";
 
 function notePresence(value) {
   $("presence").value = lastPresence = value;
+  $("presence").dataset.presence = value;
   sessionStorage.setItem(PRESENCE_KEY, value);
 }
 
 function send(frame, { quiet = false } = {}) {
   if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); return true; }
-  if (!quiet) notice("Ingen anslutning – försök igen. (Not connected.)");
+  if (!quiet) notice(t("console.not_connected"));
   return false;
 }
 
 function notice(text) { $("notice").textContent = text; }
 
 function showLoad() {
-  $("load").textContent = capacity ? `Chattar ${heldCount()}/${capacity} (chats)` : "";
+  $("load").textContent = capacity ? t("console.load", { held: heldCount(), capacity }) : "";
 }
 
 const shared = {
@@ -70,6 +69,11 @@ async function loadJson(path) {
   return response.json();
 }
 
+function showService(key) {
+  $("service").textContent = key ? t(key) : "";
+  $("service").hidden = !key;
+}
+
 function connect() {
   ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws/console`);
   // The hello carries the presence this console had (none at the first open: the server keeps
@@ -83,16 +87,17 @@ function connect() {
   ws.onclose = (event) => {
     ws = null;
     if (event.code === 4401) { location.href = "/console/login"; return; }
-    $("service").textContent = "Anslutningen bröts, försöker igen… (reconnecting)";
+    showService("common.reconnecting");
     setTimeout(connect, Math.min(8000, 500 * 2 ** retry++));
   };
 }
 
 function onHello(frame) {
-  $("me").textContent = `${frame.name}${frame.role !== "counsellor" ? ` (${frame.role})` : ""}`;
+  const role = frame.role !== "counsellor" ? ` · ${t(`role.${frame.role}`)}` : "";
+  $("me").textContent = `${frame.name}${role}`;
   notePresence(frame.presence);
   for (const input of document.querySelectorAll("input.csrf")) input.value = frame.csrf;
-  $("service").textContent = "";
+  showService("");
   capacity = frame.capacity;
   if (typeof frame.auto_accept === "boolean") $("auto-accept").checked = frame.auto_accept;
   for (const info of frame.chats) openChat(info);
@@ -102,7 +107,8 @@ function onHello(frame) {
 }
 
 function onError(frame) {
-  const text = ERRORS[frame.code] ?? `${frame.message} (${frame.code})`;
+  const text = ERROR_CODES.has(frame.code) ? t(`error.${frame.code}`)
+    : `${frame.message} (${frame.code})`;
   notice(text);
   if (TRANSFER_ERRORS.has(frame.code)) { transferFailed(); alertText(text, { urgent: true }); }
   receiveChatError(frame);
@@ -119,29 +125,35 @@ function receive(frame) {
     case "queue_page": renderQueuePage(frame); break;
     case "presence":
       notePresence(frame.presence);
-      if (frame.reason === "offer_timeout") alertText("Du är pausad. (You are paused.)");
+      if (frame.reason === "offer_timeout") alertText(t("console.paused_alert"));
       break;
     case "auto_accept": $("auto-accept").checked = frame.enabled; break;
     case "offer": showOffer(frame); break;
     case "offer_withdrawn": removeOffer(frame.chat_id, frame.reason); break;
-    case "backup_alert": {
-      const mins = Math.round((frame.longest_wait_s ?? 0) / 60);
-      alertText(`Kön växer – reservpersonal behövs (längsta väntan ${mins} min). (Backup needed.)`,
+    case "backup_alert":
+      alertText(t("console.backup_alert", { minutes: Math.round((frame.longest_wait_s ?? 0) / 60) }),
         { urgent: true });
-      attention("Reservpersonal behövs");
+      attention("backup");
       break;
-    }
     case "backchannel": receiveBackchannel(frame); break;
     case "backchannel_history": receiveBackchannelHistory(frame); break;
     case "hand_raised": case "hand_answered": case "hand_sent": receiveHand(frame); break;
     case "break_suggested": showBreak(frame); break;
-    case "service":
-      $("service").textContent = frame.status === "ok" ? ""
-        : "Redis otillgänglig – tjänsten är nere (service unavailable)";
-      break;
+    case "service": showService(frame.status === "ok" ? "" : "console.service_down"); break;
     case "error": onError(frame); break;
     default: break; // frames from a newer server are ignored
   }
+}
+
+/* Keyboard first: Alt+1…9 a chat, Alt+PageDown / Alt+PageUp the next / previous chat,
+   Alt+N takes the next chat from the queue (docs/console.md). */
+function onShortcut(event) {
+  if (!event.altKey || event.ctrlKey || event.metaKey) return;
+  const digit = /^Digit([1-9])$/.exec(event.code);
+  if (digit) { event.preventDefault(); switchChat({ index: Number(digit[1]) - 1 }); return; }
+  if (event.key === "PageDown") { event.preventDefault(); switchChat({ delta: 1 }); return; }
+  if (event.key === "PageUp") { event.preventDefault(); switchChat({ delta: -1 }); return; }
+  if (event.code === "KeyN") { event.preventDefault(); send({ type: "take" }); }
 }
 
 function wireHeader() {
@@ -158,9 +170,15 @@ function wireHeader() {
   });
   $("sound").checked = settings.sound;
   $("flash").checked = settings.flash;
+  $("desktop").checked = settings.desktop;
   $("layout").value = settings.layout;
   $("sound").addEventListener("change", (e) => { settings.sound = e.target.checked; saveSettings(); });
   $("flash").addEventListener("change", (e) => { settings.flash = e.target.checked; saveSettings(); });
+  $("desktop").addEventListener("change", async (e) => {
+    settings.desktop = e.target.checked && await enableDesktop();
+    e.target.checked = settings.desktop;
+    saveSettings();
+  });
   $("layout").addEventListener("change", (e) => {
     settings.layout = e.target.value;
     saveSettings();
@@ -169,9 +187,14 @@ function wireHeader() {
   $("auto-accept").addEventListener("change", (e) => {
     send({ type: "auto_accept", enabled: e.target.checked });
   });
+  wireLanguageSelect($("language"));
+  wireMenus();
+  document.addEventListener("keydown", onShortcut);
 }
 
 async function start() {
+  translatePage();
+  setBaseTitle(t("console.page_title"));
   initChats(shared);
   initPanels(shared);
   wireHeader();
@@ -183,6 +206,7 @@ async function start() {
   me = profile ?? me; // without the API (an older server) the console still chats
   texts = standard?.texts ?? [];
   $("supervision").hidden = !me.supervisor;
+  $("nav-live").hidden = !me.supervisor;
   connect();
   setInterval(() => send({ type: "wellbeing" }, { quiet: true }), WELLBEING_CHECK_MS);
 }

@@ -1,6 +1,7 @@
 """The duty console in Chromium: two counsellors handle three visitors with standard texts,
 notes, ask-a-supervisor, raise hand, tabs with unread counts, a transfer, outcomes, and the
-break suggestion."""
+break suggestion. Notes, ask-a-supervisor and the outcome picker live in the context column,
+shown for the selected chat (``context_of``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest_asyncio
 
 from chat_server.web.console_settings import ConsoleSettings
 from tests.support.browser import (
+    WCAG22_AA_TAGS,
     NetworkLog,
     axe_violations,
     format_violations,
@@ -82,6 +84,21 @@ async def chat_with_a_visitor(
     return console, sent, visitor, console.locator("article.chat", has_text=text)
 
 
+async def context_of(pane: Locator) -> Locator:
+    """Select the chat of ``pane`` (its tab) and return its context column section."""
+    chat_id = await pane.get_attribute("data-chat-id")
+    await pane.page.locator(f'[role="tab"][aria-controls="chat-{chat_id}"]').click()
+    context = pane.page.locator(f"#context-{chat_id}")
+    await context.wait_for()
+    return context
+
+
+async def open_settings(page: Page) -> None:
+    """Open the settings menu (it closes itself when the focus or a click goes elsewhere)."""
+    if await page.locator("#settings").get_attribute("open") is None:
+        await page.locator("#settings summary").click()
+
+
 async def take_one(page: Page) -> None:
     """Accept an offer, or take the next chat from the queue, until one more chat is open."""
     open_chats = page.locator("article.chat:not(.ended)")
@@ -132,10 +149,14 @@ async def test_two_counsellors_three_visitors_and_a_supervisor(
     second = anna.locator("article.chat", has_text="Min man hotar mig")
     third = bo.locator("article.chat", has_text="Jag är orolig för min mamma")
 
-    # A standard text, with the numbers, into the message box and on to the visitor.
-    await first.get_by_label(re.compile("Standardtext")).select_option(label="Kvinnofridslinjen")
-    await first.get_by_role("button", name=re.compile("Infoga")).click()
-    box = first.get_by_label(re.compile("Meddelande"))
+    # A standard text, with the numbers, into the message box ("/" and a search) and on to
+    # the visitor.
+    box = first.get_by_label("Meddelande", exact=True)
+    await box.press("/")
+    search = first.get_by_role("combobox", name="Sök standardtext")
+    await search.fill("kvinnofrid")
+    await search.press("Enter")
+    await box.and_(anna.locator(":focus")).wait_for()
     assert "020-50 50 50" in await box.input_value()
     await first.get_by_role("button", name=re.compile("Skicka")).click()
     await visitors[0].get_by_text(re.compile("020-50 50 50 är öppen dygnet runt")).wait_for()
@@ -148,20 +169,22 @@ async def test_two_counsellors_three_visitors_and_a_supervisor(
     await box.fill("")
 
     # A private note.
-    await first.locator("summary", has_text="Mina anteckningar").click()
-    await first.get_by_label(re.compile("Anteckning")).fill("Har barn, vill inte polisanmäla ännu")
-    await first.get_by_role("button", name=re.compile("Spara anteckning")).click()
-    await first.get_by_text("Sparad (saved)").wait_for()
+    first_context = await context_of(first)
+    await first_context.get_by_label(re.compile("Mina anteckningar")).fill(
+        "Har barn, vill inte polisanmäla ännu"
+    )
+    await first_context.get_by_role("button", name=re.compile("Spara anteckning")).click()
+    await first_context.get_by_text("Sparad", exact=True).wait_for()
 
     # Ask a supervisor, and the answer.
-    await second.locator("summary", has_text="Fråga handledare").click()
-    await second.get_by_label(re.compile("Till handledaren")).fill("Hon nämner ett vapen. Råd?")
-    await second.get_by_role("button", name=re.compile("Fråga handledaren")).click()
+    second_context = await context_of(second)
+    await second_context.get_by_label("Till handledaren").fill("Hon nämner ett vapen. Råd?")
+    await second_context.get_by_role("button", name="Skicka fråga").click()
     thread = sara.locator("article.thread", has_text="Hon nämner ett vapen")
     await thread.wait_for()
     await thread.get_by_label(re.compile("Svar")).fill("Uppmana henne att ringa 112 vid fara.")
     await thread.get_by_role("button", name=re.compile("Svara")).click()
-    await second.locator(".ask-log", has_text="Uppmana henne att ringa 112").wait_for()
+    await second_context.locator(".ask-log", has_text="Uppmana henne att ringa 112").wait_for()
     assert await bo.get_by_text("Hon nämner ett vapen").count() == 0
 
     # A silent raised hand.
@@ -171,7 +194,7 @@ async def test_two_counsellors_three_visitors_and_a_supervisor(
     await bo.get_by_text("Sara kommer till dig").wait_for()
 
     # Tabs with unread counts.
-    await anna.locator("summary", has_text="Inställningar").click()
+    await open_settings(anna)
     await anna.locator("#layout").select_option("tabs")
     await anna.get_by_role("tab", name=re.compile(r"Besökare")).first.click()
     unread_alias = (await second.locator("h3.alias").text_content()) or ""
@@ -185,6 +208,7 @@ async def test_two_counsellors_three_visitors_and_a_supervisor(
         await anna.get_by_role(
             "tab", name=re.compile(rf"{re.escape(unread_alias)}, 1 olästa")
         ).wait_for()
+    await open_settings(anna)
     await anna.locator("#layout").select_option("side")
     assert not await second.is_hidden()
 
@@ -204,9 +228,10 @@ async def test_two_counsellors_three_visitors_and_a_supervisor(
     await moved.get_by_text(re.compile("Överlämnad av Anna")).wait_for()
 
     # End with outcomes: fixed codes only.
-    await first.locator("summary", has_text="Utfall när chatten avslutas").click()
-    await first.get_by_role("checkbox", name=re.compile("Kvinnofridslinjen")).check()
-    await first.get_by_role("checkbox", name=re.compile("Stödsamtal")).check()
+    first_context = await context_of(first)
+    await first_context.locator("summary", has_text="Utfall när chatten avslutas").click()
+    await first_context.get_by_role("checkbox", name=re.compile("Kvinnofridslinjen")).check()
+    await first_context.get_by_role("checkbox", name=re.compile("Stödsamtal")).check()
     await first.get_by_role("button", name=re.compile("Avsluta chatt")).click()
     await visitors[0].get_by_text("Rådgivaren har avslutat chatten.").first.wait_for()
     ends = [f for f in anna_sent if f.get("type") == "end"]
@@ -219,6 +244,7 @@ async def test_two_counsellors_three_visitors_and_a_supervisor(
     # Nothing left the origin; settings stay in this tab.
     await network.drain()
     assert network.foreign_requests([server.url]) == []
+    await open_settings(anna)
     await anna.locator("#sound").uncheck()
     stored = await anna.evaluate(
         "() => [sessionStorage.getItem('nexus.console.settings'), localStorage.length]"
@@ -241,7 +267,7 @@ async def _first_of(*waits: Any) -> int:
 async def test_console_meets_wcag_and_suggests_a_break(
     browser: Browser, redis_url: str, staff_file: Path, contexts: list[BrowserContext]
 ) -> None:
-    """With a chat open the console has no WCAG 2.1 AA violations; after the configured number
+    """With a chat open the console has no WCAG 2.2 AA violations; after the configured number
     of chats it suggests a break and pauses, and "I'm back" makes the counsellor available."""
     settings = make_settings(redis_url, staff_file, free_port(), demo=True)
     async with console_server(settings, ConsoleSettings(break_after_chats=1)) as server:
@@ -251,10 +277,12 @@ async def test_console_meets_wcag_and_suggests_a_break(
         await visitor_writes(visitor, server, "Hej")
         await take_one(anna)
         chat = anna.locator("article.chat")
-        for section in ("Utfall när chatten avslutas", "Mina anteckningar", "Fråga handledare"):
-            await chat.locator("summary", has_text=section).click()
-        violations = await axe_violations(anna)
+        context = await context_of(chat)
+        await context.locator("summary", has_text="Utfall när chatten avslutas").click()
+        await anna.locator("#settings summary").click()  # the open settings menu too
+        violations = await axe_violations(anna, WCAG22_AA_TAGS)
         assert violations == [], format_violations(violations)
+        await anna.keyboard.press("Escape")  # the focus is on the menu's summary: it closes
         await chat.get_by_role("button", name=re.compile("Avsluta chatt")).click()
         await anna.get_by_text("Du har haft 1 chattar i rad").wait_for()
         assert await anna.locator("#presence").input_value() == "paused"
@@ -268,30 +296,32 @@ async def test_console_meets_wcag_and_suggests_a_break(
 async def test_visitor_ends_and_the_counsellor_saves_the_outcome_afterwards(
     browser: Browser, duty_server: RunningServer, contexts: list[BrowserContext]
 ) -> None:
-    """When the visitor ends the chat, the pane stays with the outcome picker (no WCAG 2.1 AA
+    """When the visitor ends the chat, the pane stays with the outcome picker (no WCAG 2.2 AA
     violations); "Spara utfall" sends the codes, shows "Utfall sparat" and the tab can close."""
     anna, anna_sent, visitor, chat = await chat_with_a_visitor(
         browser, contexts, duty_server, "anna", "Jag måste gå nu"
     )
-    await chat.get_by_label(re.compile("Meddelande")).focus()
+    await chat.get_by_label("Meddelande", exact=True).focus()
 
     await visitor.get_by_role("button", name="Avsluta chatten").click()
     await chat.get_by_text("Besökaren avslutade chatten").wait_for()
-    save = chat.get_by_role("button", name="Spara utfall (save outcome)")
+    await chat.get_by_text("Besökaren har lämnat chatten").wait_for()
+    context = anna.locator(f"#context-{await chat.get_attribute('data-chat-id')}")
+    save = context.get_by_role("button", name="Spara utfall")
     await save.wait_for()
     assert await chat.get_by_role("button", name=re.compile("Stäng")).is_hidden()
     assert await anna.evaluate("() => document.activeElement.matches('article.chat')")
-    violations = await axe_violations(anna)
+    violations = await axe_violations(anna, WCAG22_AA_TAGS)
     assert violations == [], format_violations(violations)
 
-    await chat.get_by_role("checkbox", name=re.compile("Säkerhetsplanering")).check()
-    await chat.get_by_role("checkbox", name=re.compile("Skyddat boende")).check()
+    await context.get_by_role("checkbox", name=re.compile("Säkerhetsplanering")).check()
+    await context.get_by_role("checkbox", name=re.compile("Skyddat boende")).check()
     await save.click()
-    await chat.get_by_role("status").filter(has_text="Utfall sparat (outcome saved)").wait_for()
+    await context.get_by_role("status").filter(has_text="Utfall sparat").wait_for()
     saved = [f for f in anna_sent if f.get("type") == "outcome"]
     assert len(saved) == 1
     assert sorted(saved[0]["outcome"]) == ["referral_shelter", "safety_planning"]
-    assert await chat.get_by_role("checkbox", name=re.compile("Skyddat boende")).is_disabled()
+    assert await context.get_by_role("checkbox", name=re.compile("Skyddat boende")).is_disabled()
 
     await chat.get_by_role("button", name=re.compile("Stäng")).click()
     await chat.wait_for(state="detached")
@@ -301,7 +331,7 @@ async def test_an_outcome_still_due_comes_back_after_a_reload(
     browser: Browser, duty_server: RunningServer, contexts: list[BrowserContext]
 ) -> None:
     """The visitor ends the chat and the counsellor reloads the console before saving: the
-    chat comes back as an ended pane with the outcome picker and its deadline (no WCAG 2.1
+    chat comes back as an ended pane with the outcome picker and its deadline (no WCAG 2.2
     AA violations), and saving works as before."""
     bo, bo_sent, visitor, chat = await chat_with_a_visitor(
         browser, contexts, duty_server, "bo", "Jag stänger fliken"
@@ -315,12 +345,13 @@ async def test_an_outcome_still_due_comes_back_after_a_reload(
     await due.first.wait_for()
     assert await due.count() == 1
     assert await due.get_by_text("Jag stänger fliken").count() == 0  # the text is not kept
-    violations = await axe_violations(bo)
+    context = await context_of(due)
+    violations = await axe_violations(bo, WCAG22_AA_TAGS)
     assert violations == [], format_violations(violations)
 
-    await due.get_by_role("checkbox", name=re.compile("Säkerhetsplanering")).check()
-    await due.get_by_role("button", name="Spara utfall (save outcome)").click()
-    await due.get_by_role("status").filter(has_text="Utfall sparat (outcome saved)").wait_for()
+    await context.get_by_role("checkbox", name=re.compile("Säkerhetsplanering")).check()
+    await context.get_by_role("button", name="Spara utfall").click()
+    await context.get_by_role("status").filter(has_text="Utfall sparat").wait_for()
     saved = [f for f in bo_sent if f.get("type") == "outcome"]
     assert [f["outcome"] for f in saved] == [["safety_planning"]]
     await due.get_by_role("button", name=re.compile("Stäng")).click()

@@ -51,6 +51,8 @@ CHROMIUM_ARGS: tuple[str, ...] = (
 
 # WCAG 2.1 level A and AA: the bar set by Swedish law for public-sector websites.
 WCAG21_AA_TAGS: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+# WCAG 2.2 AA on top (target size, focus not obscured…): the bar for the staff pages.
+WCAG22_AA_TAGS: tuple[str, ...] = (*WCAG21_AA_TAGS, "wcag22aa")
 
 # Schemes that never touch the network, so they can never be a foreign request.
 LOCAL_URL_SCHEMES = frozenset({"data", "blob", "about"})
