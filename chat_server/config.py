@@ -45,6 +45,7 @@ class Settings:
     chat_ttl_s: int = 1800
     visitor_gone_ttl_s: int = 120
     idle_warning_s: int = 300  # warn this long before a quiet chat lapses (0: never)
+    kiosk_idle_s: int = 180  # /chatt?kiosk=1 starts clean after this long untouched
     hello_timeout_s: float = 10.0
     max_frame_bytes: int = 16384
     max_text_chars: int = 2000
@@ -176,6 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         chat_ttl_s=read.whole("NEXUS_CHAT_TTL_S", 1800),
         visitor_gone_ttl_s=read.whole("NEXUS_VISITOR_GONE_TTL_S", 120),
         idle_warning_s=read.whole("NEXUS_IDLE_WARNING_S", 300),
+        kiosk_idle_s=read.whole("NEXUS_KIOSK_IDLE_S", 180, minimum=1, maximum=86400),
         hello_timeout_s=read.number("NEXUS_HELLO_TIMEOUT_S", 10.0),
         max_frame_bytes=read.whole("NEXUS_MAX_FRAME_BYTES", 16384),
         max_text_chars=read.whole("NEXUS_MAX_TEXT_CHARS", 2000),
