@@ -70,9 +70,11 @@ async def test_the_live_view_follows_visitors_and_pauses_intake(
     network = NetworkLog.attach(page.context)
     try:
         await has_text(page, "#waiting", "0")
+        requests_before = len(network.request_urls)
         first, _ = await start_visitor(sup, topic="honour", language="ar")
         second, _ = await start_visitor(sup, topic="violence_close", language="sv")
         await has_text(page, "#waiting", "2")
+        assert network.request_urls[requests_before:] == []  # pushed on the socket, not polled
         honour = page.locator("#by-topic tr").filter(has_text="Hedersrelaterat våld och förtryck")
         await expect(honour.locator("td.count")).to_have_text("1")
         arabic = page.locator("#by-language tr").filter(has_text="arabiska")
@@ -225,6 +227,31 @@ async def test_withheld_values_are_labelled_and_labels_fit(
         await page.set_viewport_size({"width": 1280, "height": 720})
         found = await axe_violations(page, WCAG22_AA_TAGS)
         assert format_violations(found) == "no accessibility violations"
+        await page.emulate_media(media="print")  # charts redrawn for paper, navigation hidden
+        await expect(page.locator("#chart-weeks svg")).to_have_attribute("width", "640")
+        await expect(page.locator("nav.app-nav")).to_be_hidden()
+    finally:
+        await page.context.close()
+
+
+async def test_the_statistics_page_speaks_english_when_chosen(
+    browser: Browser, sup: SupervisedServer
+) -> None:
+    """With ?lang=en every heading and the withheld marks are English, and nothing Swedish."""
+    await seed_statistics(sup.supervision, sup.supervision.stats.clock_ms(), chats=20, days=3)
+    page = await signed_in_page(browser, sup, "sara")
+    try:
+        await page.goto(f"{sup.url}/supervisor/stats?lang=en")
+        await page.locator("body[data-drawn]").wait_for(state="attached")
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await expect(page.locator("h1")).to_have_text("Statistics")
+        headings = await page.locator("h2, h3, caption, th, dt, legend, label").all_inner_texts()
+        assert "Chats per week" in headings and "Topics" in headings
+        swedish = re.compile(r"[åäö]|Chattar|Ämnen|Språk|Besvarade|Period ")
+        assert [h for h in headings if swedish.search(h)] == []
+        await expect(page.locator("#chart-topics svg text.withheld-text").first).to_have_text(
+            re.compile("^(fewer than 5|hidden) – not shown$")
+        )
     finally:
         await page.context.close()
 
