@@ -1,40 +1,88 @@
-"use strict";
 /* Callback work list: JSON over fetch to /console/api/callbacks. The list never holds a phone
    number; claiming a request (only inside one of its windows) shows it to this counsellor, after
-   the alias to ask for and what to say if someone else answers (read before dialling). */
+   the alias to ask for and what to say if someone else answers (read before dialling).
+   One language at a time (staff-i18n.js). */
+import {
+  addStrings, lang, locale, t, translatePage, wireLanguageSelect,
+} from "/design/staff-i18n.js";
+import { wireMenus } from "/design/staff-ui.js";
+import { STRINGS } from "./console-strings.js";
+import { describe } from "./console-describe.js";
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 15000;
 let me = null; // {user, name, role, csrf}
 let zone = "Europe/Stockholm";
 let claimedId = null;
 
-const STATUS = {
-  due: "RING NU (due now)",
-  overdue: "MISSAD (overdue)",
-  upcoming: "Kommande (upcoming)",
-  expired: "Utgången (expired)",
-};
-const TOPICS = {
-  violence_close: "Våld i nära relation (violence, close relationship)",
-  honour: "Hedersrelaterat (honour-related)",
-  sex_for_compensation: "Sex mot ersättning (sex for compensation)",
-  older_person: "Våld mot äldre (older person)",
-  worried_other: "Orolig för någon annan (worried about someone)",
-  professional: "Yrkesroll (professional)",
-  other: "Annat (other)",
-};
-const ERRORS = {
-  taken: "En annan rådgivare har redan tagit förfrågan. (Someone else has it.)",
-  not_due: "Ingen av tiderna pågår nu – ring inte. (Not inside a window: do not call.)",
-  gone: "Förfrågan finns inte längre. (The request no longer exists.)",
-  not_holder: "Du håller inte förfrågan längre – ta den igen. (Your claim has expired.)",
-  csrf: "Sidan är för gammal – ladda om. (Reload the page.)",
-};
-const OUTCOME_DONE = {
-  reached: "Klart: numret är raderat. (Done: the number is deleted.)",
-  failed: "Avslutad utan kontakt: numret är raderat. (Closed: the number is deleted.)",
-  retry: "Inget svar: vi försöker igen i nästa tid. (No answer: retry in the next window.)",
-};
+addStrings({
+  sv: {
+    "callbacks.page_title": "Återuppringningar – Nexus",
+    "callbacks.skip": "Hoppa till arbetslistan",
+    "callbacks.overview": "Översikt",
+    "callbacks.count_pending": "Väntar", "callbacks.count_due": "Ring nu",
+    "callbacks.count_overdue": "Missade", "callbacks.count_completed": "Klara i dag",
+    "callbacks.count_failed": "Avslutade utan kontakt i dag",
+    "callbacks.to_call": "Att ringa nu", "callbacks.read_first": "Läs innan du ringer",
+    "callbacks.ask_for": "Fråga först efter", "callbacks.if_other": "Om någon annan svarar",
+    "callbacks.phone": "Telefonnummer", "callbacks.about": "Språk, ämne",
+    "callbacks.voicemail": "Röstbrevlåda", "callbacks.say_nexus": "Får säga ”Nexus”",
+    "callbacks.attempts": "Försök", "callbacks.message": "Meddelande", "callbacks.outcome": "Utfall",
+    "callbacks.reached": "Nådd", "callbacks.no_answer": "Inget svar", "callbacks.not_safe": "Inte säkert",
+    "callbacks.wrong_number": "Fel nummer", "callbacks.release": "Släpp utan utfall",
+    "callbacks.work_list": "Arbetslista", "callbacks.empty": "Inga förfrågningar.",
+    "callbacks.col_status": "Status", "callbacks.col_windows": "Tider", "callbacks.col_attempts": "Försök",
+    "callbacks.col_about": "Språk, ämne", "callbacks.col_action": "Åtgärd",
+    "callbacks.status_due": "RING NU", "callbacks.status_overdue": "MISSAD",
+    "callbacks.status_upcoming": "Kommande", "callbacks.status_expired": "Utgången",
+    "callbacks.claim": "Ta och ring", "callbacks.show_again": "Visa igen",
+    "callbacks.claimed_by": "Tas av {name}", "callbacks.wait": "Vänta på tiden",
+    "callbacks.voicemail_yes": "Ja, får lämna meddelande", "callbacks.voicemail_no": "NEJ – lämna inget meddelande",
+    "callbacks.nexus_yes": "Ja", "callbacks.nexus_no": "NEJ – säg inte Nexus",
+    "callbacks.error_taken": "En annan rådgivare har redan tagit förfrågan.",
+    "callbacks.error_not_due": "Ingen av tiderna pågår nu – ring inte.",
+    "callbacks.error_gone": "Förfrågan finns inte längre.",
+    "callbacks.error_not_holder": "Du håller inte förfrågan längre – ta den igen.",
+    "callbacks.error_csrf": "Sidan är för gammal – ladda om.",
+    "callbacks.done_reached": "Klart: numret är raderat.",
+    "callbacks.done_failed": "Avslutad utan kontakt: numret är raderat.",
+    "callbacks.done_retry": "Inget svar: vi försöker igen i nästa tid.",
+  },
+  en: {
+    "callbacks.page_title": "Callbacks – Nexus",
+    "callbacks.skip": "Skip to the work list",
+    "callbacks.overview": "Overview",
+    "callbacks.count_pending": "Pending", "callbacks.count_due": "Call now",
+    "callbacks.count_overdue": "Missed", "callbacks.count_completed": "Completed today",
+    "callbacks.count_failed": "Closed without contact today",
+    "callbacks.to_call": "To call now", "callbacks.read_first": "Read before you dial",
+    "callbacks.ask_for": "Ask for this first", "callbacks.if_other": "If someone else answers",
+    "callbacks.phone": "Phone number", "callbacks.about": "Language, topic",
+    "callbacks.voicemail": "Voicemail", "callbacks.say_nexus": "May say “Nexus”",
+    "callbacks.attempts": "Attempts", "callbacks.message": "Message", "callbacks.outcome": "Outcome",
+    "callbacks.reached": "Reached", "callbacks.no_answer": "No answer", "callbacks.not_safe": "Not safe",
+    "callbacks.wrong_number": "Wrong number", "callbacks.release": "Release without an outcome",
+    "callbacks.work_list": "Work list", "callbacks.empty": "No requests.",
+    "callbacks.col_status": "Status", "callbacks.col_windows": "Windows", "callbacks.col_attempts": "Attempts",
+    "callbacks.col_about": "Language, topic", "callbacks.col_action": "Action",
+    "callbacks.status_due": "CALL NOW", "callbacks.status_overdue": "MISSED",
+    "callbacks.status_upcoming": "Upcoming", "callbacks.status_expired": "Expired",
+    "callbacks.claim": "Claim and call", "callbacks.show_again": "Show again",
+    "callbacks.claimed_by": "Claimed by {name}", "callbacks.wait": "Wait for the window",
+    "callbacks.voicemail_yes": "Yes, a message may be left", "callbacks.voicemail_no": "NO – leave no message",
+    "callbacks.nexus_yes": "Yes", "callbacks.nexus_no": "NO – do not say Nexus",
+    "callbacks.error_taken": "Another counsellor has already claimed the request.",
+    "callbacks.error_not_due": "No window is open now – do not call.",
+    "callbacks.error_gone": "The request no longer exists.",
+    "callbacks.error_not_holder": "You no longer hold the request – claim it again.",
+    "callbacks.error_csrf": "The page is too old – reload it.",
+    "callbacks.done_reached": "Done: the number is deleted.",
+    "callbacks.done_failed": "Closed without contact: the number is deleted.",
+    "callbacks.done_retry": "No answer: we try again in the next window.",
+  },
+});
+addStrings(STRINGS); // topics and languages, shared with the console
+const ERRORS = new Set(["taken", "not_due", "gone", "not_holder", "csrf"]);
+const STATUSES = new Set(["due", "overdue", "upcoming", "expired"]);
 
 function notice(text) { $("notice").textContent = text; }
 
@@ -52,18 +100,25 @@ async function api(path, body) {
   return data;
 }
 
-function fail(error) { notice(ERRORS[error.message] || `Fel (error): ${error.message}`); }
+function fail(error) {
+  notice(ERRORS.has(error.message) ? t(`callbacks.error_${error.message}`)
+    : t("common.error", { code: error.message }));
+}
 
 function span(window) {
-  const day = new Intl.DateTimeFormat("sv-SE", {
+  const day = new Intl.DateTimeFormat(locale, {
     timeZone: zone, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
   });
-  const clock = new Intl.DateTimeFormat("sv-SE", { timeZone: zone, hour: "2-digit", minute: "2-digit" });
+  const clock = new Intl.DateTimeFormat(locale, { timeZone: zone, hour: "2-digit", minute: "2-digit" });
   return `${day.format(new Date(window.start))}–${clock.format(new Date(window.end))}`;
 }
 
 function about(item) {
-  return `${item.language || "sv"}${item.topic ? ` · ${TOPICS[item.topic] || item.topic}` : ""}`;
+  return describe({ language: item.language || "sv", topic: item.topic });
+}
+
+function say(opening) {
+  return opening ? (lang === "en" ? opening.say_en : opening.say_sv) : "";
 }
 
 function cell(row, content) {
@@ -77,12 +132,13 @@ function actionFor(item) {
   if (item.claimed_by_me || (!item.claimed_by && item.status === "due")) {
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = item.claimed_by_me ? "Visa igen (show again)" : "Ta och ring (claim)";
+    button.className = item.claimed_by_me ? "small" : "small primary";
+    button.textContent = t(item.claimed_by_me ? "callbacks.show_again" : "callbacks.claim");
     button.addEventListener("click", () => claim(item.id));
     return button;
   }
-  if (item.claimed_by) return `Tas av ${item.claimed_by} (claimed)`;
-  return "Vänta på tiden (wait for the window)";
+  if (item.claimed_by) return t("callbacks.claimed_by", { name: item.claimed_by });
+  return t("callbacks.wait");
 }
 
 function renderList(items) {
@@ -91,8 +147,8 @@ function renderList(items) {
   for (const item of items) {
     const row = document.createElement("tr");
     row.dataset.id = item.id;
-    const status = cell(row, STATUS[item.status] || item.status);
-    status.className = item.status === "due" || item.status === "overdue" ? "error" : "";
+    const status = cell(row, STATUSES.has(item.status) ? t(`callbacks.status_${item.status}`) : item.status);
+    status.className = `status-cell ${item.status}`;
     const windows = document.createElement("ul");
     for (const window of item.windows) {
       const li = document.createElement("li");
@@ -102,7 +158,7 @@ function renderList(items) {
     cell(row, windows);
     cell(row, `${item.attempts} / ${item.max_attempts}`);
     cell(row, about(item));
-    cell(row, item.opening ? item.opening.say_sv : "–");
+    cell(row, say(item.opening) || "–");
     cell(row, actionFor(item));
     list.append(row);
   }
@@ -130,11 +186,10 @@ function showClaimed(data) {
   phone.textContent = data.phone_display;
   phone.href = `tel:${data.phone}`;
   $("claimed-alias").textContent = data.alias;
-  $("claimed-opening").textContent = data.opening ? data.opening.say_sv : "";
-  $("claimed-opening-en").textContent = data.opening ? `(${data.opening.say_en})` : "";
+  $("claimed-opening").textContent = say(data.opening);
   $("claimed-about").textContent = about(data);
-  $("claimed-voicemail").textContent = data.voicemail_ok ? "Ja, får lämna meddelande (yes)" : "NEJ – lämna inget meddelande (no)";
-  $("claimed-nexus").textContent = data.say_nexus_ok ? "Ja (yes)" : "NEJ – säg inte Nexus (no)";
+  $("claimed-voicemail").textContent = t(data.voicemail_ok ? "callbacks.voicemail_yes" : "callbacks.voicemail_no");
+  $("claimed-nexus").textContent = t(data.say_nexus_ok ? "callbacks.nexus_yes" : "callbacks.nexus_no");
   $("claimed-attempts").textContent = `${data.attempts} / ${data.max_attempts}`;
   $("claimed-message").textContent = data.message || "–";
   $("claimed").hidden = false;
@@ -143,8 +198,8 @@ function showClaimed(data) {
 
 function hideClaimed() {
   claimedId = null;
-  for (const id of ["claimed-phone", "claimed-alias", "claimed-opening", "claimed-opening-en",
-    "claimed-about", "claimed-message"]) $(id).textContent = "";
+  for (const id of ["claimed-phone", "claimed-alias", "claimed-opening", "claimed-about",
+    "claimed-message"]) $(id).textContent = "";
   $("claimed-phone").href = "#";
   $("claimed").hidden = true;
 }
@@ -162,7 +217,8 @@ async function outcome(kind) {
   try {
     const result = await api(`/console/api/callbacks/${claimedId}/outcome`, { outcome: kind });
     hideClaimed();
-    notice(result.retry ? OUTCOME_DONE.retry : kind === "reached" ? OUTCOME_DONE.reached : OUTCOME_DONE.failed);
+    notice(t(result.retry ? "callbacks.done_retry" : kind === "reached" ? "callbacks.done_reached"
+      : "callbacks.done_failed"));
   } catch (error) {
     fail(error);
     if (error.message === "gone") hideClaimed();
@@ -178,6 +234,10 @@ async function release() {
 }
 
 async function start() {
+  translatePage();
+  document.title = t("callbacks.page_title");
+  wireLanguageSelect($("language"));
+  wireMenus();
   try { me = await api("/console/api/callbacks/me"); } catch (error) { fail(error); return; }
   $("me").textContent = me.name;
   for (const button of document.querySelectorAll("[data-outcome]")) {

@@ -8,14 +8,13 @@
    Rendering is incremental: a message appends one <li> to one log and touches one tab; the
    clocks of all panes are refreshed by one timer, text only. */
 import { clockTime, duration, lang, t } from "/design/staff-i18n.js";
+import { describe } from "./console-describe.js";
 import { attention } from "./console-notify.js";
 import { openPicker, unfilledPlaceholder, wirePicker } from "./console-picker.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_REPEAT_MS = 2500;
 const CLOCK_TICK_MS = 15000;
-const TOPICS = ["violence_close", "honour", "sex_for_compensation", "older_person",
-  "worried_other", "professional", "other"];
 
 export const chats = new Map(); // chat_id -> chat state
 let app = null; // shared: {send, notice, me, texts, layout, onChatsChanged, openTransfer}
@@ -28,22 +27,6 @@ export function initChats(shared) {
 }
 
 const $ = (id) => document.getElementById(id);
-
-export function topicLabel(code) { return TOPICS.includes(code) ? t(`topic.${code}`) : code; }
-
-export function languageLabel(code) {
-  const key = `language.${code}`;
-  const text = t(key);
-  return text === key ? code : text;
-}
-
-export function describe(info) {
-  const parts = [];
-  if (info.topic) parts.push(topicLabel(info.topic));
-  if (info.language) parts.push(languageLabel(info.language));
-  if (info.urgent) parts.push(t("console.urgent"));
-  return parts.join(" · ");
-}
 
 function line(chat, sender, text, { cls = "", ts = Date.now() } = {}) {
   const item = document.createElement("li");

@@ -2,7 +2,8 @@
    hands), the break suggestion, the transfer dialog and short alerts. */
 import { clockTime, duration, t } from "/design/staff-i18n.js";
 import { attention } from "./console-notify.js";
-import { chats, describe, showAsk } from "./console-chats.js";
+import { chats, showAsk } from "./console-chats.js";
+import { describe } from "./console-describe.js";
 
 const ALERT_MS = 15000;
 const REASONS = ["language", "topic", "capacity", "break", "other"];
@@ -51,7 +52,9 @@ function queueRow(item) {
   take.className = "small";
   take.textContent = t("console.take");
   take.setAttribute("aria-label", t("console.take_alias", { alias: item.alias }));
-  take.addEventListener("click", () => app.send({ type: "take", chat_id: item.chat_id }));
+  take.addEventListener("click", () => {
+    if (app.send({ type: "take", chat_id: item.chat_id })) app.expectChat();
+  });
   li.append(take);
   return li;
 }
@@ -109,7 +112,9 @@ export function showOffer(frame) {
   accept.type = "button";
   accept.className = "primary small";
   accept.textContent = t("console.accept");
-  accept.addEventListener("click", () => app.send({ type: "accept", chat_id: frame.chat_id }));
+  accept.addEventListener("click", () => {
+    if (app.send({ type: "accept", chat_id: frame.chat_id })) app.expectChat();
+  });
   const decline = document.createElement("button");
   decline.type = "button";
   decline.className = "small";
@@ -128,6 +133,13 @@ export function showOffer(frame) {
   $("offers").hidden = false;
   alertText(t("console.offer_alert", { alias: frame.alias, seconds: frame.expires_in_s ?? 30 }));
   attention("offer");
+}
+
+/** Accept the oldest offer, if there is one (Alt+N); true when one was accepted. */
+export function acceptFirstOffer() {
+  const first = offers.keys().next();
+  if (first.done) return false;
+  return app.send({ type: "accept", chat_id: first.value });
 }
 
 export function removeOffer(chatId, reason = "") {

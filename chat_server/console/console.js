@@ -7,10 +7,10 @@ import { STRINGS } from "./console-strings.js";
 import { attention, enableDesktop, saveSettings, setBaseTitle, settings } from "./console-notify.js";
 import {
   activeChatId, applyLayout, heldCount, initChats, openChat, receiveChatError,
-  receiveChatFrame, switchChat,
+  receiveChatFrame, selectChat, switchChat,
 } from "./console-chats.js";
 import {
-  alertText, initPanels, openTransfer, receiveBackchannel, receiveBackchannelHistory,
+  acceptFirstOffer, alertText, initPanels, openTransfer, receiveBackchannel, receiveBackchannelHistory,
   receiveHand, removeOffer, renderQueue, renderQueuePage, showBreak, showOffer, transferFailed,
   wireQueue,
 } from "./console-panels.js";
@@ -31,6 +31,9 @@ let retry = 0;
 let me = { user: "", supervisor: false, outcomes: [], outcome_groups: {}, transfer_reasons: [] };
 let texts = [];
 let capacity = 0;
+// A chat this console asked for (take, accept) gets the focus when it opens; one that arrives
+// on its own (auto-accept, a transfer, another console) never steals it.
+let focusNextChat = false;
 // The presence this tab had, kept for a reload (sessionStorage dies with the tab).
 const PRESENCE_KEY = "nexus-console-presence";
 let lastPresence = sessionStorage.getItem(PRESENCE_KEY) || "";
@@ -53,8 +56,13 @@ function showLoad() {
   $("load").textContent = capacity ? t("console.load", { held: heldCount(), capacity }) : "";
 }
 
+function takeNext() {
+  if (acceptFirstOffer() || send({ type: "take" })) focusNextChat = true;
+}
+
 const shared = {
   send, notice, openTransfer,
+  expectChat: () => { focusNextChat = true; },
   names: new Map(), // username -> display name, from the staff list
   me: () => me,
   texts: () => texts,
@@ -107,6 +115,7 @@ function onHello(frame) {
 }
 
 function onError(frame) {
+  focusNextChat = false;
   const text = ERROR_CODES.has(frame.code) ? t(`error.${frame.code}`)
     : `${frame.message} (${frame.code})`;
   notice(text);
@@ -116,7 +125,11 @@ function onError(frame) {
 
 function receive(frame) {
   if (receiveChatFrame(frame)) {
-    if (frame.type === "chat_opened") { removeOffer(frame.chat_id); notice(""); }
+    if (frame.type === "chat_opened") {
+      removeOffer(frame.chat_id);
+      notice("");
+      if (focusNextChat) { focusNextChat = false; selectChat(frame.chat_id); }
+    }
     return;
   }
   switch (frame.type) {
@@ -146,14 +159,14 @@ function receive(frame) {
 }
 
 /* Keyboard first: Alt+1…9 a chat, Alt+PageDown / Alt+PageUp the next / previous chat,
-   Alt+N takes the next chat from the queue (docs/console.md). */
+   Alt+N accepts the oldest offer or else takes the next chat from the queue (docs/console.md). */
 function onShortcut(event) {
   if (!event.altKey || event.ctrlKey || event.metaKey) return;
   const digit = /^Digit([1-9])$/.exec(event.code);
   if (digit) { event.preventDefault(); switchChat({ index: Number(digit[1]) - 1 }); return; }
   if (event.key === "PageDown") { event.preventDefault(); switchChat({ delta: 1 }); return; }
   if (event.key === "PageUp") { event.preventDefault(); switchChat({ delta: -1 }); return; }
-  if (event.code === "KeyN") { event.preventDefault(); send({ type: "take" }); }
+  if (event.code === "KeyN") { event.preventDefault(); takeNext(); }
 }
 
 function wireHeader() {
@@ -163,7 +176,7 @@ function wireHeader() {
     if (lastPresence === "paused" && value === "available") send({ type: "break_over" });
     notePresence(value);
   });
-  $("take-next").addEventListener("click", () => send({ type: "take" }));
+  $("take-next").addEventListener("click", takeNext);
   $("raise-hand").addEventListener("click", () => {
     const chatId = activeChatId();
     send(chatId ? { type: "raise_hand", chat_id: chatId } : { type: "raise_hand" });

@@ -87,7 +87,7 @@ async def test_the_form_without_javascript_and_the_work_list(
         await staff.get_by_role("button", name=re.compile("Inget svar")).click()
         await staff.get_by_text(re.compile("försöker igen i nästa tid")).wait_for()
         assert await staff.locator("#claimed").is_hidden()
-        await staff.locator("#list").get_by_text("Kommande (upcoming)").wait_for()
+        await staff.locator("#list").get_by_text("Kommande", exact=True).wait_for()
 
         cb.clock.set(at(13, 10))
         await staff.get_by_role("button", name=re.compile("Uppdatera")).click()
