@@ -238,6 +238,8 @@ def nexus_server(
         "NEXUS_VISITOR_MSG_BURST": "100000",
         "NEXUS_HELLO_TIMEOUT_S": "60",
         "NEXUS_LOG_LEVEL": "WARNING",
+        # Flood control off (every phase starts many chats) unless the phase asks for it
+        "NEXUS_FLOOD_STARTS_PER_MIN": base_env.get("NEXUS_FLOOD_STARTS_PER_MIN", "0"),
     }
     if server_src is not None:
         env["PYTHONPATH"] = str(server_src.resolve())

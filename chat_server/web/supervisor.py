@@ -49,7 +49,7 @@ from ..store.sessions import StaffSession, hash_session_id
 from ..store.stats import StatsStore
 from ..supervisor_config import SupervisorConfig
 from ..survey_config import load_survey
-from . import controls_api, feedback
+from . import controls_api, feedback, report
 from .appkeys import SERVICES
 from .audit_trail import record
 from .auth_routes import current_staff
@@ -292,6 +292,7 @@ def add_supervisor_routes(
             web.get("/supervisor/api/stats.csv", stats_csv),
             *controls_api.routes(),
             *feedback.routes(),
+            *report.routes(),
             static_files("/supervisor/assets", SUPERVISOR_DIR),
         ]
     )
