@@ -12,6 +12,7 @@ from datetime import date
 
 from aiohttp import web
 
+from ..domain.audit import AuditKind
 from ..domain.evaluation_report import (
     EvaluationReport,
     build_report,
@@ -22,6 +23,7 @@ from ..domain.evaluation_report import (
 from ..domain.stats_export import StatsRangeError, render_csv
 from ..stats_archive import read_range
 from .appkeys import SERVICES
+from .audit_trail import record
 from .auth_routes import current_staff
 from .report_html import render_error, render_report
 from .supervision import SUPERVISION, SUPERVISOR_ROLES, json_error, require_supervisor
@@ -79,8 +81,9 @@ async def report_page(request: web.Request) -> web.Response:
 
 
 async def report_csv(request: web.Request) -> web.Response:
-    """The report's tables as CSV (table, row, column, value); 401 / 403 / 400 as JSON."""
-    await require_supervisor(request)
+    """The report's tables as CSV (table, row, column, value); 401 / 403 / 400 as JSON. An
+    export: recorded in the staff audit log, like the statistics CSV."""
+    account, _ = await require_supervisor(request)
     try:
         lang = parse_report_language(request.query.get("lang", ""))
         report = await _report(
@@ -89,6 +92,9 @@ async def report_csv(request: web.Request) -> web.Response:
     except StatsRangeError as error:
         raise json_error(web.HTTPBadRequest, error.code, error.message) from None
     span = report.span
+    await record(
+        request.app, AuditKind.STATS_EXPORTED, account.username, day_range=(span.start, span.end)
+    )
     name = f"nexus-chat-utvardering_{span.start.isoformat()}_{span.end.isoformat()}.csv"
     return web.Response(
         text=render_csv(report_csv_rows(report)),

@@ -16,6 +16,7 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from chat_server.store.stats import issue_feedback_token
+from chat_server.web.audit_trail import AUDIT
 from tests.integration.supervisor_helpers import (
     FAST_CONFIG,
     SupervisedServer,
@@ -113,6 +114,8 @@ async def test_the_csv_has_the_same_tables(sup: SupervisedServer) -> None:
     assert ["Hänvisningar", "Skyddat boende", "Chattar", "5"] in rows
     assert ["Chattar per veckodag", "måndag", "Chattar", "15"] in rows
     assert ["Fick du den hjälp du behövde?", "5", "Antal", "x"] in rows  # 7 = 5 + "<5"
+    exported = [e for e in sup.app[AUDIT].page(limit=50).events if e["kind"] == "stats_exported"]
+    assert [(e["actor"], e["range"]) for e in exported] == [("sara", "2024-05-01/2024-06-30")]
 
 
 async def test_a_configured_question_is_counted_and_reported(sup: SupervisedServer) -> None:
