@@ -13,7 +13,7 @@ import pytest
 
 from chat_server.web.appkeys import SERVICES
 from tests.browser.test_widget_support import WidgetEnv, evaluate, open_panel
-from tests.support.browser import axe_violations, format_violations
+from tests.support.browser import WCAG22_AA_TAGS, axe_violations, format_violations
 from tests.support.servers import open_console
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 I18N = Path(__file__).resolve().parents[2] / "widget" / "i18n"
-WCAG22_AA_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 AXE_TIMEOUT_S = 60.0
 SHELL_JS = """() => {
   const root = document.querySelector("nexus-chat").shadowRoot;
@@ -110,3 +109,34 @@ async def _violations(page: Page) -> list[str]:
     """Axe's WCAG 2.2 A/AA violations on the page as it is now, one line each."""
     violations = await asyncio.wait_for(axe_violations(page, WCAG22_AA_TAGS), AXE_TIMEOUT_S)
     return [format_violations([v]) for v in violations]
+
+
+FOCUS_CLEAR_JS = """() => {
+  const root = document.querySelector("nexus-chat").shadowRoot;
+  const bar = root.querySelector(".bar");
+  const screen = root.querySelector(".screen.prechat");
+  const hidden = [];
+  for (const node of [...screen.querySelectorAll("a, button, input, select")].reverse()) {
+    if (!node.offsetParent) continue;
+    node.focus();
+    if (node.getBoundingClientRect().top < bar.getBoundingClientRect().bottom) {
+      hidden.push(node.id || node.textContent);
+    }
+  }
+  return hidden;
+}"""
+
+
+async def test_focus_is_not_hidden_under_the_sticky_header(
+    browser: Browser, env: WidgetEnv
+) -> None:
+    """WCAG 2.4.11 at 320 px: focusing each pre-chat control from the bottom up (scrolling up)
+    leaves it below the header, which wraps to several lines there."""
+    context = await browser.new_context(viewport={"width": 320, "height": 640})
+    try:
+        page = await context.new_page()
+        await open_panel(page, env.page(data_lang="so"))
+        await page.locator(".screen.prechat:not([hidden])").wait_for()
+        assert await evaluate(page, FOCUS_CLEAR_JS) == []
+    finally:
+        await context.close()

@@ -109,6 +109,10 @@ function buildShell(ctx) {
   const panel = h("section", { id: "nc-panel", class: "panel", role: "dialog",
     "aria-modal": "false", "aria-labelledby": "nc-title", hidden: true },
   h("header", { class: "bar" }, title, someone, exit, close), tools, danger, notice, body, announcer);
+  // WCAG 2.4.11: a focused control scrolls clear of the sticky header, however it wraps.
+  const bar = panel.firstElementChild;
+  new ResizeObserver(() => panel.style.setProperty("scroll-padding-block-start",
+    `${bar.offsetHeight + 8}px`)).observe(bar);
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
       event.stopPropagation();
