@@ -12,12 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from .plan import FULL, QUICK
-from .report import table
-from .runner import run_bench
+from .report import spike_table, table
+from .runner import PHASES, run_bench
 
 
 def _points(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split(",") if p.strip())
+
+
+def _phases(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in PHASES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"phases are {', '.join(PHASES)}; not {unknown}")
+    return names
 
 
 def _finite(value: Any) -> Any:
@@ -75,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="record py-spy profiles of the server into DIR (pip install py-spy)",
     )
+    parser.add_argument(
+        "--only",
+        type=_phases,
+        metavar="PHASE,...",
+        default=PHASES,
+        help=f"run only these phases (of {','.join(PHASES)}); the summary table needs all",
+    )
     args = parser.parse_args(argv)
     plan = replace(QUICK if args.quick else FULL, instances=args.instances)
     if args.profile:
@@ -90,13 +105,18 @@ def main(argv: list[str] | None = None) -> int:
             max_ramp_s=math.inf,
             run_budget_s=math.inf,
         )
-    results = asyncio.run(run_bench(plan, server_src=args.server_src, profile_dir=args.profile))
+    results = asyncio.run(
+        run_bench(plan, server_src=args.server_src, profile_dir=args.profile, only=args.only)
+    )
     args.json.write_text(json.dumps(_finite(results), indent=2, ensure_ascii=False) + "\n")
     print()
     try:
         print(table(results))
     except (KeyError, IndexError, TypeError) as missing:
         print(f"(no table: figure {missing} is missing)")
+    if "spike" in results:
+        print()
+        print(spike_table(results["spike"]))
     for error in results["errors"]:
         print(f"FAILED {error['phase']}: {error['error']}")
     print(f"\nresults written to {args.json}")

@@ -48,10 +48,22 @@ class BenchPlan:
     # Restart: visitors that resume after the server is killed.
     reconnect_visitors: int = 1000
     reconnect_timeout_s: float = 60.0
+    # The media spike (two instances): visitors arriving within spike_arrival_s, takers
+    # taking the queue's head at spike_take_per_s in all, watchers (paused consoles) and one
+    # supervisor only watching; arrivals pause for spike_plateau_s at each plateau.
+    spike_visitors: int = 5000
+    spike_arrival_s: float = 60.0
+    spike_takers: int = 20
+    spike_take_per_s: float = 2.0
+    spike_watchers: int = 80
+    spike_plateaus: tuple[int, ...] = (100, 1000, 5000)
+    spike_plateau_s: float = 3.0
 
     def __post_init__(self) -> None:
-        if self.bots < max(self.consoles, self.claims):
+        if self.bots < max(self.consoles, self.claims, self.spike_takers + self.spike_watchers):
             raise ValueError("bots must cover every console and every claiming console")
+        if not self.spike_plateaus or self.spike_plateaus[-1] != self.spike_visitors:
+            raise ValueError("the last spike plateau is the whole spike")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,4 +92,10 @@ QUICK = replace(
     claims=20,
     reconnect_visitors=100,
     reconnect_timeout_s=30.0,
+    spike_visitors=300,
+    spike_arrival_s=6.0,
+    spike_takers=4,
+    spike_watchers=6,
+    spike_plateaus=(30, 100, 300),
+    spike_plateau_s=1.0,
 )

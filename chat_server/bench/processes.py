@@ -220,6 +220,7 @@ def nexus_server(
     log_dir: Path,
     base_env: Mapping[str, str],
     server_src: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Child:
     """One ``python -m chat_server serve`` instance with limits opened up for load: each bench
     visitor sends many messages per second, which the default per-visitor limit forbids.
@@ -240,6 +241,7 @@ def nexus_server(
         "NEXUS_LOG_LEVEL": "WARNING",
         # Flood control off (every phase starts many chats) unless the phase asks for it
         "NEXUS_FLOOD_STARTS_PER_MIN": base_env.get("NEXUS_FLOOD_STARTS_PER_MIN", "0"),
+        **(extra_env or {}),
     }
     if server_src is not None:
         env["PYTHONPATH"] = str(server_src.resolve())

@@ -237,3 +237,31 @@ def table(results: dict[str, Any]) -> str:
     for name, t in results["targets"].items():
         lines.append(f"  {'met    ' if t['met'] else 'MISSED '} {name}: {t['value']}")
     return "\n".join(lines)
+
+
+def spike_table(spike: dict[str, Any]) -> str:
+    """The media spike's figures: arrivals, staleness, and the cost of one queue change."""
+    st = spike["position_staleness"]
+    lines = [
+        f"Media spike: {spike['visitors']} visitors arrived in {spike['arrival_s']} s on 2 "
+        f"instances; {spike['takes']} takes; lost {spike['lost']}, disconnected "
+        f"{spike['disconnected']}, refused {spike['refusals'] or 0}, take errors "
+        f"{spike['take_errors'] or 0}",
+        f"  position shown after a take: p50 {st['p50_ms']} ms, p99 {st['p99_ms']} ms, max "
+        f"{st['max_ms']} ms over {st['pairs']} (take, visitor behind it) pairs; never shown "
+        f"{st['never']} (within 2 s)",
+        f"  server CPU per instance (share of a core, 1-s samples): max "
+        f"{spike['server_core_share_max']}, mean {spike['server_core_share_mean']}",
+        "  per queue change at      Redis cmds      bytes sent   server CPU   visitor frames"
+        "   console B/s   supervisor B/s   console lag p99   supervisor lag p99",
+    ]
+    for p in spike["plateaus"]:
+        lines.append(
+            f"  {p['waiting']:>6} waiting       {p['redis_commands_per_change']:>10}   "
+            f"{p['bytes_sent_per_change']:>13}   "
+            f"{p['server_cpu_ms_per_change']:>7} ms   {p['visitor_frames_per_change']:>14}   "
+            f"{p['console_bytes_per_s']:>11}   {p['supervisor_bytes_per_s']:>14}   "
+            f"{p['console_view_lag_ms']['p99']:>12} ms   "
+            f"{p['supervisor_view_lag_ms']['p99']:>15} ms"
+        )
+    return "\n".join(lines)

@@ -32,11 +32,14 @@ from .profile import hot_spots, profiled
 from .reconnect import run_reconnect
 from .report import git_state, machine_info, ratios, targets
 from .rigs import bare_rig, nexus_rig
+from .spike import SPIKE_ENV, run_spike
 from .wsclient import login
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 BUSY_LOAD_PER_CORE = 0.5
 PROFILED_PHASES = ("nexus-latency", "nexus-idle-connections", "nexus-reconnect")
+SUPERVISOR = "bench-supervisor"
+PHASES = ("latency", "bare-memory", "capacity", "spike")
 
 
 @dataclass
@@ -83,7 +86,9 @@ class Bench:
     def profile_path(self, name: str) -> Path | None:
         return self.profile_dir / f"{name}.txt" if self.profile_dir else None
 
-    async def fresh_servers(self, count: int, staff_file: Path) -> list[proc.Child]:
+    async def fresh_servers(
+        self, count: int, staff_file: Path, extra_env: dict[str, str] | None = None
+    ) -> list[proc.Child]:
         """Empty Redis, then ``count`` new server instances sharing it."""
         await self.redis.flushall()
         ports = [proc.free_port() for _ in range(count)]
@@ -98,6 +103,7 @@ class Bench:
                 log_dir=self.tmp,
                 base_env=self.base_env,
                 server_src=self.server_src,
+                extra_env=extra_env,
             )
             for i, port in enumerate(ports)
         ]
@@ -113,7 +119,8 @@ class Bench:
 
 
 def write_bot_staff(path: Path, bots: int, capacity: int) -> str:
-    """A staff file with ``bots`` counsellor accounts; returns their (random) password."""
+    """A staff file with ``bots`` counsellor accounts and one supervisor (SUPERVISOR);
+    returns their (random) password."""
     password = secrets.token_urlsafe(18)
     password_hash = PasswordHasher().hash(password)  # once: argon2 is slow on purpose
     accounts = [
@@ -127,6 +134,16 @@ def write_bot_staff(path: Path, bots: int, capacity: int) -> str:
         }
         for i in range(bots)
     ]
+    accounts.append(
+        {
+            "username": SUPERVISOR,
+            "password_hash": password_hash,
+            "role": "supervisor",
+            "display_name": "Bench supervisor",
+            "languages": ["sv"],
+            "capacity": 1,
+        }
+    )
     path.write_text(json.dumps({"accounts": accounts}))
     path.chmod(0o600)
     return password
@@ -236,10 +253,37 @@ async def nexus_capacity_phases(bench: Bench, results: dict[str, Any], staff: Pa
         server.stop()
 
 
+async def spike_phase(bench: Bench, results: dict[str, Any], staff: Path, password: str) -> None:
+    """The media spike on two fresh instances (chat_server/bench/spike.py)."""
+    plan = bench.plan
+    bench.phase(
+        f"nexus: media spike, {plan.spike_visitors} visitors in {plan.spike_arrival_s:g} s "
+        f"on 2 instances, {plan.spike_takers} counsellors taking"
+    )
+    servers = await bench.fresh_servers(2, staff, SPIKE_ENV)
+    try:
+        consoles = plan.spike_takers + plan.spike_watchers
+        cookies = list(
+            await asyncio.gather(
+                *(login(servers[0].url, f"bench-bot-{i}", password) for i in range(consoles))
+            )
+        )
+        boss = await login(servers[0].url, SUPERVISOR, password)
+        results["spike"] = await run_spike(plan, servers, bench.redis, cookies, boss)
+    finally:
+        for server in servers:
+            server.kill()
+
+
 async def run_bench(
-    plan: BenchPlan, *, server_src: Path | None = None, profile_dir: Path | None = None
+    plan: BenchPlan,
+    *,
+    server_src: Path | None = None,
+    profile_dir: Path | None = None,
+    only: tuple[str, ...] = PHASES,
 ) -> dict[str, Any]:
-    """Run every phase of ``plan``; returns the results (the JSON document)."""
+    """Run the phases of ``plan`` named in ``only`` (all by default); returns the results
+    (the JSON document)."""
     fd_limit = proc.raise_fd_limit()
     base_env = {
         k: v
@@ -284,11 +328,13 @@ async def run_bench(
         try:
             # A phase that fails is recorded and the next one still runs: a partial result
             # says more than none (and the exit status says it is partial).
-            for phase in (
-                functools.partial(latency_phases, bench, results, staff, password),
-                functools.partial(bare_memory_phase, bench, results),
-                functools.partial(nexus_capacity_phases, bench, results, staff),
-            ):
+            phases = {
+                "latency": functools.partial(latency_phases, bench, results, staff, password),
+                "bare-memory": functools.partial(bare_memory_phase, bench, results),
+                "capacity": functools.partial(nexus_capacity_phases, bench, results, staff),
+                "spike": functools.partial(spike_phase, bench, results, staff, password),
+            }
+            for phase in (phases[name] for name in PHASES if name in only):
                 try:
                     await phase()
                 except Exception as error:

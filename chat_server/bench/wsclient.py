@@ -32,6 +32,7 @@ class Conn:
         self.on_frame = on_frame
         self.close_code: int | None = None
         self.frames = 0
+        self.bytes_received = 0
         self._waiters: list[tuple[Callable[[Frame], bool], asyncio.Future[Frame]]] = []
         self.reader = asyncio.get_running_loop().create_task(self._read_loop())
 
@@ -40,6 +41,7 @@ class Conn:
             async for raw in self.ws:
                 now_ns = time.monotonic_ns()
                 self.frames += 1
+                self.bytes_received += len(raw)
                 if not self._waiters and self.on_frame is None:
                     continue  # an idle connection: count the frame, skip the parsing
                 frame: Frame = json.loads(raw)

@@ -39,6 +39,7 @@ TOP_LEVEL_KEYS = {
     "correctness",
     "ratios",
     "targets",
+    "spike",
 }
 DIRECTIONS = ("visitor_to_counsellor", "counsellor_to_visitor", "both")
 
@@ -179,3 +180,8 @@ def test_quick_benchmark_runs_and_finds_no_delivery_fault(tmp_path: Path) -> Non
     assert results["claims"]["first_waiting"]["taken"] == results["claims"]["concurrent_claims"]
     reconnect = results["reconnect"]
     assert reconnect["resumed"] == reconnect["visitors"], reconnect
+    spike = results["spike"]
+    assert spike["visitors"] == results["plan"]["spike_visitors"]
+    assert (spike["lost"], spike["disconnected"], spike["refusals"]) == (0, 0, {}), spike
+    assert spike["takes"] > 0 and spike["position_staleness"]["pairs"] > 0, spike
+    assert [p["waiting"] for p in spike["plateaus"]] and "Media spike:" in run.stdout
