@@ -103,3 +103,17 @@ def test_an_expired_challenge_is_refused_as_expired() -> None:
 def test_a_challenge_fits_the_protocol_limit() -> None:
     """The challenge string is shorter than the start frame's field limit."""
     assert len(flood.issue(KEY, 32, 10**15, bytes(16), 3600).text) <= flood.MAX_CHALLENGE_CHARS
+
+
+def test_settings_read_the_flood_variables_and_refuse_nonsense() -> None:
+    """NEXUS_FLOOD_* become the policy; impossible values stop the start with their name."""
+    from chat_server.config import SettingsError, load_settings
+
+    env = {"NEXUS_FLOOD_STARTS_PER_MIN": "5", "NEXUS_FLOOD_MIN_BITS": "8",
+           "NEXUS_FLOOD_MAX_BITS": "12", "NEXUS_FLOOD_CHALLENGE_TTL_S": "30"}  # fmt: skip
+    assert load_settings(env).flood == FloodPolicy(5, 8, 12, 30)
+    assert load_settings({}).flood == FloodPolicy(60, 10, 14, 60)
+    for name, bad in (("NEXUS_FLOOD_MIN_BITS", "0"), ("NEXUS_FLOOD_MAX_BITS", "40"),
+                      ("NEXUS_FLOOD_STARTS_PER_MIN", "many")):  # fmt: skip
+        with pytest.raises(SettingsError, match="NEXUS_FLOOD"):
+            load_settings({name: bad})
