@@ -31,6 +31,9 @@
     maxChars: Number(data.maxChars) > 0 ? Number(data.maxChars) : 2000,
     open: flag(data.open),
     cover: data.cover || "neutral",
+    layout: data.layout === "page" ? "page" : "",
+    kiosk: flag(data.kiosk),
+    kioskIdleS: Number(data.kioskIdleS) > 0 ? Number(data.kioskIdleS) : 180,
   };
   // The host page pays for this file only: the widget's modules, styles and texts are fetched
   // once the page has loaded and the browser is idle, so they never compete with the page.
@@ -54,7 +57,7 @@
   const whenIdle = () => (window.requestIdleCallback
     ? requestIdleCallback(load, { timeout: 2000 })
     : setTimeout(load, 200));
-  if (options.open || resuming()) load();
+  if (options.open || options.layout || resuming()) load();
   else if (document.readyState === "complete") whenIdle();
   else addEventListener("load", whenIdle, { once: true });
 })();

@@ -30,17 +30,21 @@ export async function start(opts) {
   buildShell(ctx);
   installQuickExit(ctx);
   installCover(ctx);
+  ctx.restart = () => start(opts);
+  if (opts.kiosk) (await import("./kiosk.js")).installKiosk(ctx); // only kiosks fetch it
   ctx.refreshStatus();
   if (saved.token) {
     ctx.openPanel(true);
     ctx.chat.resume(saved);
-  } else if (opts.open) {
+  } else if (opts.open || ctx.page) {
     ctx.openPanel(true);
   }
 }
 
 function createContext(opts, saved, lang) {
+  const listeners = new AbortController();
   const ctx = {
+    stop: () => listeners.abort(),
     opts,
     defaults: { lang, discreet: opts.discreet },
     discreet: saved.discreet ?? opts.discreet,
@@ -52,6 +56,8 @@ function createContext(opts, saved, lang) {
     home: "prechat",
     offers: new Set(),
     unread: 0,
+    page: opts.layout === "page", // full page (/chatt): no launcher, no minimise
+    signal: listeners.signal, // aborted by destroy(): ends the window listeners
   };
   ctx.api = (path) => `${opts.server}${path}`;
   ctx.wsUrl = `${opts.server.replace(/^http/, "ws")}/ws/visitor`;
@@ -89,7 +95,7 @@ function buildShell(ctx) {
     exitLabel(), steps());
   const someone = h("button", { class: "someone", type: "button", text: "someone_coming",
     onclick: () => ctx.cover() });
-  const close = h("button", { class: "close", type: "button", label: "minimise",
+  const close = ctx.page ? null : h("button", { class: "close", type: "button", label: "minimise",
     onclick: () => ctx.openPanel(false) }, h("span", { "aria-hidden": "true" }, "–"));
   const langSelect = h("select", { id: "nc-lang", onchange: () => ctx.setLanguage(langSelect.value) },
     ...i18n.languages.map(({ code, name }) => h("option", { value: code, lang: code }, name)));
@@ -114,14 +120,18 @@ function buildShell(ctx) {
   new ResizeObserver(() => panel.style.setProperty("scroll-padding-block-start",
     `${bar.offsetHeight + 8}px`)).observe(bar);
   panel.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") {
+    if (event.key === "Escape" && !ctx.page) {
       event.stopPropagation();
       ctx.openPanel(false);
     }
   });
-  const wrap = h("div", { class: "nc" }, dock, panel, exitStatus);
+  const wrap = h("div", { class: ctx.page ? "nc page" : "nc" }, dock, panel, exitStatus);
+  if (ctx.page) { // the page itself (a region), not a dialog over one
+    panel.removeAttribute("role");
+    panel.removeAttribute("aria-modal");
+  }
   root.append(css, wrap);
-  document.body.append(host);
+  ((ctx.page && document.getElementById("nexus-chat-page")) || document.body).append(host);
   Object.assign(ctx, { host, root, wrap, panel, launcher, body, langSelect, discreetBox: discreet });
 
   ctx.show = (name, focus = true) => {
@@ -297,8 +307,9 @@ function setupPreferences(ctx) {
       document.title = pageTitle;
       pageTitle = null;
     }
-  });
+  }, { signal: ctx.signal });
   ctx.destroy = () => {
+    ctx.stop();
     if (audio) audio.close();
     ctx.host.remove();
   };

@@ -393,6 +393,7 @@ export function createChat(ctx) {
   }
 
   function newChat() {
+    if (ctx.kioskReset) return void ctx.kioskReset(); // kiosk: a clean start for the next one
     clearLog();
     s.mode = "idle";
     ctx.screens.prechat.reset();

@@ -59,5 +59,5 @@ export function installCover(ctx) {
     event.stopPropagation();
     if (ctx.covered) ctx.uncover();
     else ctx.cover();
-  }, true);
+  }, { capture: true, signal: ctx.signal });
 }

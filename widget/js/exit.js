@@ -31,7 +31,7 @@ export function installQuickExit(ctx) {
     }
     if (presses.length) progress((presses = []).length);
     if (event.shiftKey) combined = true;
-  }, true);
+  }, { capture: true, signal: ctx.signal });
   window.addEventListener("keyup", (event) => {
     if (event.key !== "Shift" || combined || ctx.exiting) return;
     const now = performance.now();
@@ -43,7 +43,7 @@ export function installQuickExit(ctx) {
     } else {
       progress(presses.length);
     }
-  }, true);
+  }, { capture: true, signal: ctx.signal });
 }
 
 /** Hide everything on the page at once: no paint of the chat or the page after this. */
@@ -60,6 +60,10 @@ export async function quickExit(ctx) {
   ctx.exiting = true;
   hidePage(ctx);
   const leaving = ctx.chat.quickEnd(LEAVE_WAIT_MS);
+  if (ctx.kioskReset) {
+    ctx.kioskReset(leaving); // a shared device: back to a clean start, not away (kiosk.js)
+    return;
+  }
   storage.clear();
   ctx.destroy();
   try {

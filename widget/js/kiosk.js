@@ -1,0 +1,56 @@
+// Kiosk mode (data-kiosk; /chatt?kiosk=1), for a device shared at a meeting point: after a chat
+// ("Ny chatt"), quick exit, or data-kiosk-idle-s seconds untouched, the widget starts clean in
+// the same page: the chat ends, storage is cleared, the widget is removed and built anew, no
+// history entry is added. The reset needs no network, so a server that is down still gets a
+// clean start (the "unavailable" screen), which asks again until it answers. docs/widget.md.
+
+import * as storage from "./storage.js";
+
+const INPUT_EVENTS = ["pointerdown", "keydown", "input", "wheel"];
+const LEAVE_WAIT_MS = 150;
+const RETRY_MAX_MS = 15000;
+let pageTitle = null;
+
+/** Watch for idleness and unreachability; give ctx its `kioskReset(leaving?)`. */
+export function installKiosk(ctx) {
+  if (pageTitle === null) pageTitle = document.title;
+  const idleMs = ctx.opts.kioskIdleS * 1000;
+  let timer = 0;
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ctx.kioskReset(), idleMs);
+  };
+  for (const name of INPUT_EVENTS) {
+    window.addEventListener(name, touch, { capture: true, passive: true, signal: ctx.signal });
+  }
+  const attention = ctx.attention;
+  ctx.attention = () => {
+    touch(); // a counsellor's message: someone may be reading it
+    attention();
+  };
+  if (storage.read().token) touch(); // a chat resumed after a reload
+  const retry = setInterval(() => {
+    if (ctx.current === "unavailable") ctx.refreshStatus();
+  }, Math.min(idleMs, RETRY_MAX_MS));
+  ctx.signal.addEventListener("abort", () => {
+    clearTimeout(timer);
+    clearInterval(retry);
+  });
+  ctx.kioskReset = async (leaving) => {
+    if (ctx.resetting) return;
+    ctx.resetting = true;
+    const ending = leaving || ctx.chat.quickEnd(LEAVE_WAIT_MS);
+    storage.clear();
+    ctx.destroy();
+    document.title = pageTitle;
+    try {
+      history.replaceState(null, "", location.href); // drops any state; adds no entry
+    } catch {
+      // Nothing to replace.
+    }
+    await ending;
+    storage.clear();
+    await ctx.restart();
+    for (const name of ["visibility", "opacity"]) document.documentElement.style.removeProperty(name);
+  };
+}
