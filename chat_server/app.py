@@ -26,7 +26,7 @@ from .store.routing import RoutingStore
 from .store.scripts import Scripts
 from .store.sealing import ChatSeals, MessageKeyring
 from .store.sessions import SessionStore
-from .web import auth_routes, handlers, health, legal, pages, status_api
+from .web import auth_routes, handlers, health, legal, meeting_pages, pages, status_api
 from .web.appkeys import SERVICES
 from .web.audit_routes import add_audit_routes
 from .web.callback_api import CALLBACKS, add_callback_routes
@@ -159,6 +159,7 @@ def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
             web.get("/", pages.demo_page),
             *health.routes(),
             *legal.routes(),
+            *meeting_pages.routes(),
             web.get("/api/status", status_api.service_status),
             web.options("/api/status", status_api.preflight),
             web.get("/ws/visitor", handlers.visitor_socket),
