@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 import redis
 
-from chat_server.web.audit_trail import AUDIT
+from chat_server.domain.audit import AuditEventError, AuditKind
+from chat_server.domain.models import visitor_alias
+from chat_server.web.audit_trail import AUDIT, record
 from tests.integration.test_privacy import (
     MARKER_IP,
     MARKER_SOURCE_IP,
@@ -171,3 +174,14 @@ async def test_planted_visitor_markers_are_nowhere_in_the_audit_files(
     for marker in (MARKER_TEXT, MARKER_IP, MARKER_SOURCE_IP, MARKER_UA, "127.0.0.1"):
         assert marker.encode() not in written, marker
     assert "Besökare".encode() not in written  # no monitoring happened, so no alias either
+
+
+async def test_monitoring_is_one_call_with_the_chat_alias(server: RunningServer) -> None:
+    """The API live supervision will use: record(app, kind, who, alias=visitor_alias(chat))."""
+    alias = visitor_alias("4f9a2c")
+    for kind in (AuditKind.MONITOR_START, AuditKind.JOIN, AuditKind.MONITOR_END):
+        await record(server.app, kind, "sara", alias=alias)
+    got = [(e["kind"], e["actor"], e["alias"]) for e in events(server)]
+    assert got == [(k, "sara", "Besökare 4F") for k in ("monitor_start", "join", "monitor_end")]
+    with pytest.raises(AuditEventError):  # a chat's text can never pass for an alias
+        await record(server.app, AuditKind.JOIN, "sara", alias=MARKER_TEXT)
