@@ -14,6 +14,11 @@ file, and by each server at start and every hour (:meth:`AuditLog.prune`).
 
 An audit write that fails (a full disk, a read-only directory) never fails the staff member's
 request: it is logged (without the event) and counted; see :attr:`AuditLog.failures`.
+
+Failed sign-ins are the one event anyone on the internet can cause. Once a day's file holds
+``FAILED_SIGN_IN_CAP_BYTES``, further failed sign-ins that day are counted in memory
+(:attr:`AuditLog.capped`, logged once) instead of written, so a password-guessing flood cannot
+fill the disk; every other event is still written.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ FILE_PATTERN: Final = re.compile(r"audit-(\d{4}-\d{2}-\d{2})\.jsonl")
 LOCK_NAME: Final = ".lock"
 PRUNE_EVERY_S: Final = 3600.0
 MAX_PAGE: Final = 200
+FAILED_SIGN_IN_CAP_BYTES: Final = 32 * 1024 * 1024  # ~150,000 lines: far beyond a real day
 Clock = Callable[[], datetime]
 
 
@@ -96,12 +102,15 @@ class AuditLog:
         retention_days: int,
         instance: str = "",
         clock: Clock = utc_now,
+        failed_sign_in_cap_bytes: int = FAILED_SIGN_IN_CAP_BYTES,
     ) -> None:
         self.directory = directory
         self.retention_days = retention_days
         self.instance = instance or default_instance()
         self.clock = clock
+        self.failed_sign_in_cap_bytes = failed_sign_in_cap_bytes
         self.failures = 0
+        self.capped = 0
 
     # --- files ------------------------------------------------------------------------
 
@@ -134,12 +143,18 @@ class AuditLog:
 
     # --- writing ----------------------------------------------------------------------
 
-    def append(self, event: AuditEvent) -> None:
-        """Chain and append ``event`` (raises OSError). The line goes to the event's day, or
-        to the newest file if the clock stepped back past it, so the chain stays in order."""
+    def append(self, event: AuditEvent) -> bool:
+        """Chain and append ``event`` (raises OSError); False if it was a failed sign-in over
+        the day's cap (counted, not written). The line goes to the event's day, or to the
+        newest file if the clock stepped back past it, so the chain stays in order."""
         with self._locked():
             days = self.days()
             day = max([event.day, *days[-1:]])
+            if event.kind is AuditKind.SIGN_IN_FAILED and self._over_cap(day):
+                self.capped += 1
+                if self.capped == 1:
+                    log.warning("audit log: today's failed sign-ins are counted, not written")
+                return False
             prev, ends_cleanly = self._last_hash(days[-1]) if days else (GENESIS, True)
             line = chain_line(event, prev) + b"\n"
             if not ends_cleanly:
@@ -153,6 +168,13 @@ class AuditLog:
                 os.close(fd)
             if new_file:
                 self._prune_locked(day)
+        return True
+
+    def _over_cap(self, day: date) -> bool:
+        try:
+            return self.path_for(day).stat().st_size >= self.failed_sign_in_cap_bytes
+        except FileNotFoundError:
+            return False
 
     def _last_hash(self, day: date) -> tuple[str, bool]:
         """The hash of the file's last line and whether the file ends with a newline."""

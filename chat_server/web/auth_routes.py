@@ -210,9 +210,11 @@ async def logout(request: web.Request) -> web.StreamResponse:
         _, session = staff
         if not csrf_ok(request, session, form.get("csrf", "")):
             raise web.HTTPForbidden(text="missing or wrong CSRF token")
+        # Recorded before, not after: the answer follows the revocation at once, as a client
+        # that waits for it before reading its socket needs (test_signing_out_closes_the_view).
+        await record(request.app, AuditKind.SIGN_OUT, session.username)
         await services.sessions.delete(session.session_id, session.username)
         await services.sessions.revoke_sockets(session)
-        await record(request.app, AuditKind.SIGN_OUT, session.username)
     response = web.HTTPSeeOther("/console/login")
     clear_session_cookie(response)
     raise response
@@ -227,8 +229,8 @@ async def logout_everywhere(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
     if not csrf_ok(request, staff[1], form.get("csrf", "")):
         raise web.HTTPForbidden(text="missing or wrong CSRF token")
+    await record(request.app, AuditKind.SIGN_OUT_EVERYWHERE, staff[0].username)  # see logout
     await services.sessions.delete_all_for(staff[0].username)
-    await record(request.app, AuditKind.SIGN_OUT_EVERYWHERE, staff[0].username)
     response = web.HTTPSeeOther("/console/login")
     clear_session_cookie(response)
     raise response

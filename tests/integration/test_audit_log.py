@@ -172,3 +172,19 @@ def test_genesis_is_the_first_prev(tmp_path: Path) -> None:
     audit, _ = make_log(tmp_path, START)
     audit.record("sign_in", "anna")
     assert audit.page().events[0]["prev"] == GENESIS
+
+
+def test_a_flood_of_failed_sign_ins_stops_at_the_days_cap(tmp_path: Path) -> None:
+    """Past the day's cap, failed sign-ins are counted, not written; other events still are."""
+    clock = Clock(START)
+    audit = AuditLog(tmp_path / "audit", 30, clock=clock, failed_sign_in_cap_bytes=1000)
+    for _ in range(20):
+        audit.record("sign_in_failed", "unknown", reason="credentials")
+    audit.record("sign_in", "anna")
+    path = audit.path_for(START.date())
+    assert 1000 <= path.stat().st_size < 1000 + 2 * 200 + 200
+    assert audit.capped > 10 and audit.page().events[0]["kind"] == "sign_in"
+    clock.at += timedelta(days=1)  # a new day, a new allowance
+    audit.record("sign_in_failed", "unknown", reason="credentials")
+    assert audit.page(since=clock.at.date()).events[0]["kind"] == "sign_in_failed"
+    assert audit.verify().ok
