@@ -22,6 +22,39 @@ function nonZero(items) {
   return shown.length ? shown : items.slice(0, 1);
 }
 
+/* One chart per survey question, in the survey's order, then any question found in the
+   counts that the survey no longer asks (under its id). */
+function drawSurvey(total, questions) {
+  const box = $("survey-charts");
+  box.replaceChildren();
+  const inData = new Set(Object.keys(total).filter((f) => f.startsWith("feedback:"))
+    .map((f) => f.split(":")[1]));
+  const answerName = (question, value) => {
+    if (value === "other") return t("stats.invalid_answer");
+    const answer = question?.answers.find((a) => a.value === value);
+    if (answer?.text) return answer.text[lang] ?? answer.text.sv;
+    return question?.kind === "yes_no" ? t(`stats.answer.${value}`) : value;
+  };
+  const chart = (id, heading, question) => {
+    const title = document.createElement("h3");
+    title.textContent = heading;
+    const container = document.createElement("div");
+    container.id = `chart-survey-${id}`;
+    container.className = "chart-box";
+    box.append(title, container);
+    const values = question ? question.answers.map((a) => a.value) : [];
+    const fields = Object.keys(total).filter((f) => f.startsWith(`feedback:${id}:`))
+      .map((f) => f.slice(`feedback:${id}:`.length)).filter((v) => !values.includes(v));
+    const items = [...values, ...fields].filter((v) => `feedback:${id}:${v}` in total)
+      .map((v) => ({ label: answerName(question, v), cell: total[`feedback:${id}:${v}`] }));
+    barChart(container, items, heading);
+  };
+  for (const question of questions) chart(question.id, question.text[lang] ?? question.text.sv, question);
+  for (const id of inData) {
+    if (!questions.some((q) => q.id === id)) chart(id, t("stats.old_question", { id }), null);
+  }
+}
+
 function draw(report) {
   const total = report.total;
   $("range-shown").textContent = t("stats.shown", { start: report.start, end: report.end, days: report.days });
@@ -44,10 +77,7 @@ function draw(report) {
   const which = lang === "en" ? 1 : 0;
   const outcome = (code) => (report.labels[code] ? report.labels[code][which] : codeName("topic", code));
   barChart($("chart-outcomes"), nonZero(group(total, "outcome", outcome)), t("stats.outcomes"));
-  barChart($("chart-helped"), group(total, "feedback:helped",
-    (s) => (s === "other" ? t("stats.invalid_answer") : s)), t("stats.helped"));
-  barChart($("chart-again"), group(total, "feedback:contact_again",
-    (a) => (a === "other" ? t("stats.invalid_answer") : t(`stats.again.${a}`))), t("stats.again"));
+  drawSurvey(total, report.survey ?? []);
   barChart($("chart-callbacks"), ["requested", "completed", "failed", "retry", "cancelled", "expired"]
     .map((name) => ({ label: t(`stats.cb_${name}`), cell: total[`callbacks_${name}`] })), t("stats.callbacks"));
   const hours = group(total, "offered_by_hour", (h) => h);

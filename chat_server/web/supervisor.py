@@ -192,6 +192,8 @@ async def stats_json(request: web.Request) -> web.Response:
         targets_s=supervision.config.service_targets_s,
     )
     report["labels"] = {o.code: [o.label_sv, o.label_en] for o in OUTCOMES}
+    survey = request.app[SERVICES].survey
+    report["survey"] = survey.for_widget() if survey else []
     return web.json_response(report)
 
 

@@ -145,7 +145,7 @@ async def test_the_statistics_page_draws_its_charts(
         await page.goto(f"{sup.url}/supervisor/stats")
         await has_text(page, "#s-offered", "10")
         assert await page.locator("#s-abandoned").inner_text() == "färre än 5"
-        for chart in ("weeks", "wait", "topics", "outcomes", "helped", "again", "hours"):
+        for chart in ("weeks", "wait", "topics", "outcomes", "survey-helped", "hours"):
             await page.locator(f"#chart-{chart} svg").wait_for()
         assert "Hedersrelaterat" in (
             await page.locator("#chart-topics svg desc").text_content() or ""

@@ -118,6 +118,10 @@ async def test_a_scripted_day_is_counted_exactly(
     assert report["service_levels"] == {"60": round(9 / 14, 2), "120": round(11 / 14, 2)}
     assert report["median_wait"] == "le_60"
     assert report["labels"]["referral_shelter"] == ["Skyddat boende", "Shelter"]
+    # the shipped survey's questions, which the page draws a chart for each
+    assert [(q["id"], q["kind"]) for q in report["survey"]] == [
+        ("helped", "scale"), ("contact_again", "choice"),
+    ]  # fmt: skip
 
 
 async def test_the_csv_is_the_scripted_day_suppressed_row_by_row(
