@@ -190,8 +190,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "kept_what": "Vad",
         "kept_how_long": "Hur länge",
         "never_h": "Det här sparar vi aldrig",
-        "never": "<li>Din IP-adress: den hamnar inte i någon logg och inte i chattens "
-        "minne.</li><li>Meddelandenas text efter chatten: den raderas när chatten avslutas.</li>"
+        "never": "<li>Din IP-adress: den hamnar inte i någon logg och sparas inte i tjänstens "
+        "databas.</li><li>Meddelandenas text efter chatten: den raderas när chatten avslutas.</li>"
         "<li>Ditt telefonnummer efter samtalet: det raderas när samtalet är gjort.</li>"
         "<li>Cookies: chatten och de här sidorna sätter inga.</li><li>Ditt namn eller något "
         "konto.</li>",
@@ -269,7 +269,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "kept_what": "What",
         "kept_how_long": "How long",
         "never_h": "What we never keep",
-        "never": "<li>Your IP address: it reaches no log and not the chat's memory.</li>"
+        "never": "<li>Your IP address: it reaches no log and is not stored in the service's "
+        "database.</li>"
         "<li>The text of the messages after the chat: it is deleted when the chat ends.</li>"
         "<li>Your phone number after the call: it is deleted when the call is done.</li>"
         "<li>Cookies: the chat and these pages set none.</li><li>Your name or any account."

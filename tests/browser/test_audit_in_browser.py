@@ -52,10 +52,14 @@ async def server(redis_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]
 
 
 async def admin_page(browser: Browser, server: RunningServer, query: str = "") -> Page:
+    """Signed in as the admin, on the audit page (reached by the console's nav link)."""
     context = await browser.new_context()
     page = await context.new_page()
     await sign_in_to_console(page, server.url, "ada")
-    await page.goto(f"{server.url}/console/audit{query}")
+    await page.get_by_role("link", name="Logg").click()
+    await page.wait_for_url(f"{server.url}/console/audit")
+    if query:
+        await page.goto(f"{server.url}/console/audit{query}")
     return page
 
 
@@ -102,11 +106,13 @@ async def test_the_page_speaks_one_language_at_a_time(
 
 
 async def test_a_counsellor_is_turned_away(browser: Browser, server: RunningServer) -> None:
-    """A counsellor who opens the audit page gets a 403 page, not the log."""
+    """A counsellor's console has no link to the log, and the page itself answers 403."""
     context = await browser.new_context()
     page = await context.new_page()
     try:
         await sign_in_to_console(page, server.url, "anna")
+        await expect(page.locator("#me")).not_to_have_text("")  # the console knows its role
+        await expect(page.locator("#nav-audit")).to_be_hidden()
         response = await page.goto(f"{server.url}/console/audit")
         assert response is not None and response.status == 403
         await page.get_by_text("Bara för administratörer.").wait_for()

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from chat_server.web.appkeys import SERVICES
-from tests.browser.test_widget_support import WidgetEnv, evaluate, open_panel
+from tests.browser.test_widget_support import WidgetEnv, evaluate, json_reply, open_panel
 from tests.support.browser import WCAG22_AA_TAGS, axe_violations, format_violations
 from tests.support.servers import open_console
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser, Page, Route
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -140,3 +141,31 @@ async def test_focus_is_not_hidden_under_the_sticky_header(
         assert await evaluate(page, FOCUS_CLEAR_JS) == []
     finally:
         await context.close()
+
+
+async def test_a_language_file_of_another_shape_is_refused(
+    browser: Browser, env: WidgetEnv
+) -> None:
+    """A Persian file without `_meta`, or with a non-string text, is refused whole: the widget
+    stays Swedish rather than show a half-checked file."""
+    sv = json.loads((I18N / "sv.json").read_text())
+    for bad in ({"title": "عنوان"}, {"_meta": {"reviewed": False}, "title": ["x"]}):
+        context = await browser.new_context()
+        try:
+            await context.route("**/widget/i18n/fa.json", _answer(bad, env.host_origin))
+            page = await context.new_page()
+            await open_panel(page, env.page(data_lang="fa"))
+            await page.locator(".screen.prechat:not([hidden])").wait_for()
+            shell = await evaluate(page, SHELL_JS)
+            assert (shell["lang"], shell["title"]) == ("sv", sv["title"])
+        finally:
+            await context.close()
+
+
+def _answer(body: dict[str, Any], origin: str) -> Callable[[Route], Awaitable[None]]:
+    """A route handler that answers every request with `body` as CORS JSON for `origin`."""
+
+    async def answer(route: Route) -> None:
+        await route.fulfill(**json_reply(body, origin))
+
+    return answer

@@ -25,7 +25,7 @@ export async function start(opts) {
   fetchLanguage(opts.base, opts.lang || "sv"); // warm the cache while the index loads
   await loadIndex(opts.base);
   const lang = pickLanguage(saved.lang, opts.lang, document.documentElement.lang, "sv");
-  await useLanguage(opts.base, lang);
+  if (!(await useLanguage(opts.base, lang))) await useLanguage(opts.base, "sv"); // refused: Swedish
   const ctx = createContext(opts, saved, lang);
   buildShell(ctx);
   installQuickExit(ctx);
