@@ -107,12 +107,14 @@ function markUnread(chat) {
   updateTab(chat);
 }
 
+function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+
 function updateTab(chat) {
   const waiting = ["pending", "saving", "failed"].includes(chat.outcomeState);
-  chat.tabName.textContent = chat.alias;
-  chat.tabBadge.textContent = chat.unread ? String(chat.unread) : "";
+  setText(chat.tabName, chat.alias);
+  setText(chat.tabBadge, chat.unread ? String(chat.unread) : "");
   chat.tabBadge.hidden = !chat.unread;
-  chat.tabState.textContent = !chat.ended ? "" : waiting ? t("console.tab_outcome_missing") : t("console.tab_ended");
+  setText(chat.tabState, !chat.ended ? "" : waiting ? t("console.tab_outcome_missing") : t("console.tab_ended"));
   const number = [...chats.keys()].indexOf(chat.id) + 1;
   let label = chat.alias;
   if (chat.unread) label += t("console.tab_unread", { count: chat.unread });
