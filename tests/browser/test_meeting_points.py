@@ -88,6 +88,36 @@ async def test_chatt_is_the_widget_as_the_whole_page(
         await context.close()
 
 
+async def test_larger_text_and_contrast_last_for_the_tab_only(
+    browser: Browser, server: RunningServer
+) -> None:
+    """Larger text and high contrast: bigger, axe clean, kept on reload, off in a new tab."""
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.goto(f"{server.url}/chatt")
+        start = page.locator(".prechat .start")
+        before = await start.bounding_box()
+        await page.get_by_label("Större text").check()
+        await page.get_by_label("Hög kontrast").check()
+        after = await start.bounding_box()
+        assert before is not None and after is not None and after["height"] > before["height"] * 1.2
+        violations = await axe_violations(page, WCAG22_AA_TAGS)
+        assert not violations, format_violations(violations)
+        stored = await evaluate(page, "() => JSON.parse(sessionStorage.getItem('nexus-chat'))")
+        assert stored == {"bigtext": True, "contrast": True}
+        await page.reload()
+        assert await page.get_by_label("Hög kontrast").is_checked()
+        assert await page.locator(".nc.bigtext.contrast").count() == 1
+        other = await context.new_page()  # another tab: its own sessionStorage
+        await other.goto(f"{server.url}/chatt")
+        await other.locator(".prechat h3").wait_for()
+        assert not await other.get_by_label("Större text").is_checked()
+        assert await other.locator(".nc.contrast").count() == 0
+    finally:
+        await context.close()
+
+
 async def test_kiosk_starts_clean_after_a_chat(browser: Browser, server: RunningServer) -> None:
     """Kiosk: 'Ny chatt' after the chat ended gives a new widget, no text kept, no storage."""
     context = await browser.new_context()

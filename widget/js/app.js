@@ -46,8 +46,9 @@ function createContext(opts, saved, lang) {
   const ctx = {
     stop: () => listeners.abort(),
     opts,
-    defaults: { lang, discreet: opts.discreet },
+    defaults: { lang, discreet: opts.discreet, bigtext: false, contrast: false },
     discreet: saved.discreet ?? opts.discreet,
+    view: { bigtext: saved.bigtext === true, contrast: saved.contrast === true }, // this tab only
     status: null, // the last /api/status answer, null when unknown (404: treated as open)
     reachable: true,
     callbacks: undefined, // undefined: not asked yet; null: not offered; object: the form data
@@ -102,9 +103,18 @@ function buildShell(ctx) {
   langSelect.value = i18n.lang;
   const discreet = h("input", { type: "checkbox", id: "nc-discreet",
     onchange: () => ctx.setDiscreet(discreet.checked) });
+  // Larger text and high contrast: classes on the wrapper, kept in this tab's entry only.
+  const viewBoxes = {};
+  const viewKeys = [["bigtext", "larger_text_label"], ["contrast", "contrast_label"]];
+  const views = viewKeys.map(([name, key]) => {
+    const box = viewBoxes[name] = h("input", { type: "checkbox", id: `nc-${name}`,
+      onchange: () => ctx.setView(name, box.checked) });
+    return h("span", { class: "check" }, box, h("label", { for: `nc-${name}`, text: key }));
+  });
   const tools = h("div", { class: "tools" },
     h("span", { class: "field-inline" }, h("label", { for: "nc-lang", text: "language_label" }), langSelect),
-    h("span", { class: "check" }, discreet, h("label", { for: "nc-discreet", text: "discreet_label" })));
+    h("span", { class: "check" }, discreet, h("label", { for: "nc-discreet", text: "discreet_label" })),
+    ...views);
   const danger = h("p", { class: "danger" }, h("span", { text: "danger" }), " ", tel("112", "112"));
   const noticeText = h("span");
   const noticeAction = h("button", { type: "button", class: "link", hidden: true });
@@ -226,6 +236,15 @@ function buildShell(ctx) {
   for (const screen of Object.values(ctx.screens)) body.append(screen.node);
   ctx.applyLanguage();
   ctx.applyDiscreet();
+  ctx.setView = (name, on) => {
+    ctx.view[name] = on;
+    ctx.save({ [name]: on });
+    for (const [key, box] of Object.entries(viewBoxes)) {
+      box.checked = ctx.view[key];
+      wrap.classList.toggle(key, ctx.view[key]);
+    }
+  };
+  ctx.setView("bigtext", ctx.view.bigtext);
   ctx.show("prechat", false);
 }
 
