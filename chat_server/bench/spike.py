@@ -88,7 +88,11 @@ class Spike:
         self.conns.append(conn)
         placed = conn.waiter(("queue", "error"))
         await conn.send({"type": "start", "language": "sv", "topic": "violence_close"})
-        frame = await wait_for(placed, SETUP_TIMEOUT_S)
+        try:
+            frame = await wait_for(placed, SETUP_TIMEOUT_S)
+        except (TimeoutError, ConnectionError) as error:
+            self.refusals[type(error).__name__] += 1  # no place within a minute: lost
+            return
         if frame["type"] == "error":
             self.refusals[str(frame.get("code"))] += 1
 
