@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from websockets.exceptions import InvalidHandshake
 
 from . import processes as proc
 from .plan import BenchPlan
@@ -80,11 +81,15 @@ class Spike:
         server = self.servers[index % len(self.servers)]
         trace = VisitorTrace()
         self.visitors.append(trace)
-        conn = await open_conn(
-            f"{server.ws_url}/ws/visitor",
-            server.url,
-            on_frame=functools.partial(self.on_visitor_frame, trace),
-        )
+        try:
+            conn = await open_conn(
+                f"{server.ws_url}/ws/visitor",
+                server.url,
+                on_frame=functools.partial(self.on_visitor_frame, trace),
+            )
+        except (OSError, InvalidHandshake, TimeoutError) as error:
+            self.refusals[type(error).__name__] += 1
+            return
         self.conns.append(conn)
         placed = conn.waiter(("queue", "error"))
         await conn.send({"type": "start", "language": "sv", "topic": "violence_close"})
