@@ -13,7 +13,9 @@ import redis
 
 from chat_server.domain import flood
 from chat_server.domain.flood import FloodPolicy
-from tests.browser.test_widget_support import WidgetEnv, open_panel, widget_env
+from tests.browser.test_widget_support import WidgetEnv, host_site, open_panel, widget_env
+from tests.support.callbacks import callback_config, callback_server, request_keys
+from tests.support.servers import free_port, make_settings
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
@@ -53,3 +55,33 @@ async def test_the_widget_solves_the_challenge_and_joins_the_queue(
         assert raw_redis.zcard("nx:queue") == 1
     finally:
         await context.close()
+
+
+async def test_the_callback_form_solves_the_challenge_and_is_sent(
+    browser: Browser, redis_url: str, staff_file: Path, raw_redis: redis.Redis
+) -> None:
+    """The callback request is answered 428 with a challenge; the widget solves it, sends the
+    request again, and shows the status code."""
+    chat_port, host_port = free_port(), free_port()
+    origins = (f"http://127.0.0.1:{chat_port}", f"http://127.0.0.1:{host_port}")
+    settings = make_settings(redis_url, staff_file, chat_port, allowed_origins=origins,
+                             flood=POLICY)  # fmt: skip
+    async with (
+        callback_server(settings, callback_config()) as server,
+        host_site(host_port, server.url) as host,
+    ):
+        window = flood.window_of(server.clock())  # the server's clock stands still
+        raw_redis.set(f"nx:flood:starts:{window}", 50, ex=180)
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await open_panel(page, f"{host}/host")
+            await page.get_by_role("button", name="Bli uppringd").click()
+            await page.get_by_label("Telefonnummer").fill("070-123 45 67")
+            await page.get_by_label("Alias eller kodord").fill("Blåsippa")
+            await page.get_by_role("button", name="Skicka förfrågan").click()
+            await page.locator(".screen.callback_done .code").wait_for()
+            assert len(list(raw_redis.scan_iter("nx:flood:used:*"))) == 1
+            assert request_keys(raw_redis) != []
+        finally:
+            await context.close()
