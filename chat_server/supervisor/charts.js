@@ -225,7 +225,7 @@ export function columnChart(container, categories, series, title) {
       svg.append(svgEl("text", { x: left - 6, y: yOf(tick) + 4, class: "tick", "text-anchor": "end" }, String(tick)));
     }
     const groupW = plotW / Math.max(1, categories.length);
-    const barW = Math.max(3, Math.min(36, (groupW * 0.8) / series.length));
+    const barW = Math.max(1, Math.min(36, (groupW * 0.8) / series.length));
     const catW = Math.max(0, ...categories.map((cat) => textWidth(svg, cat, "tick")));
     const every = Math.max(1, Math.ceil((catW + 8) / groupW));
     categories.forEach((cat, i) => {
@@ -234,7 +234,7 @@ export function columnChart(container, categories, series, title) {
         const value = cellValue(s.cells[i]);
         const h = value === null ? STUB_PX / 2 : (value / top) * plotH;
         const x = x0 + j * barW;
-        const bar = svgEl("rect", { x, y: topPad + plotH - h, width: barW - 1, height: h,
+        const bar = svgEl("rect", { x, y: topPad + plotH - h, width: barW > 3 ? barW - 1 : barW, height: h,
           class: `bar ${s.cls}${value === null ? " withheld" : ""}` });
         if (value === null) bar.setAttribute("fill", svg.dataset.hatch);
         svg.append(bar);

@@ -224,6 +224,7 @@ async def test_withheld_values_are_labelled_and_labels_fit(
         await expect(narrow).not_to_have_attribute("width", wide_width or "")
         for chart in charts:
             assert await svg_overflow(page, chart) == [], f"{chart} at 390 px"
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390  # reflow
         await page.set_viewport_size({"width": 1280, "height": 720})
         found = await axe_violations(page, WCAG22_AA_TAGS)
         assert format_violations(found) == "no accessibility violations"
@@ -275,6 +276,12 @@ async def test_the_live_view_passes_wcag_22_with_everything_shown(
         await page.locator("#history-chart svg").wait_for()
         found = await axe_violations(page, WCAG22_AA_TAGS)
         assert format_violations(found) == "no accessibility violations"
+        await page.set_viewport_size({"width": 390, "height": 800})
+        await expect(page.locator("#history-chart svg")).to_have_attribute(
+            "width", re.compile("^3")
+        )
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390  # reflow
+        assert await svg_overflow(page, "history-chart") == []
     finally:
         await page.context.close()
         for client in clients:
