@@ -15,7 +15,7 @@ from .config import Settings
 from .domain.estimate import EstimateSettings
 from .domain.schedule import OpeningHours
 from .domain.survey import Survey
-from .store.chats import ChatStore, EndedChat
+from .store.chats import ChatStore, EndedChat, QueueSnapshot
 from .store.controls import ControlStore
 from .store.flood import FloodGate
 from .store.hub import Hub
@@ -66,6 +66,9 @@ class Services:
     queue_watch: QueueWatch | None = None
     dispatcher: Dispatcher | None = None
     idle_watch: IdleWatch | None = None
+    # Called with every queue snapshot the queue watch takes (the live view reuses it
+    # instead of scanning the queue again)
+    queue_listeners: list[Callable[[QueueSnapshot], None]] = field(default_factory=list)
     console_handlers: dict[str, ConsoleHandler] = field(default_factory=dict)
     end_hooks: list[EndHook] = field(default_factory=list)
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)

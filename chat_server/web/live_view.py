@@ -25,6 +25,7 @@ from ..domain.models import Presence
 from ..domain.protocol import encode
 from ..services import Services
 from ..stats_archive import StatsArchive, read_range
+from ..store.chats import QueueSnapshot
 from ..store.controls import Controls
 from ..store.stats import StatsStore
 from ..supervisor_config import SupervisorConfig
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE_S: Final = 0.1
 REFRESH_S: Final = 5.0
+# The queue watch's snapshot is used while it is this fresh; an older one (a quiet queue, or a
+# watch that stopped on a Redis error) is not trusted and the view reads the queue itself.
+QUEUE_SNAPSHOT_MAX_AGE_MS: Final = 2_000
 RAISED_HAND_MAX_S: Final = 1800
 HISTORY_MAX_POINTS: Final = 240
 _CHAT_ID = re.compile(r"[0-9a-f]{1,64}")
@@ -72,6 +76,7 @@ class LiveMonitor:
         self.latest_live: str | None = None
         self.latest_history: str | None = None
         self._last_body = ""
+        self._queue: tuple[QueueSnapshot, int] | None = None  # the queue watch's, and when
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -85,6 +90,7 @@ class LiveMonitor:
         for channel in self._channels:
             await self.services.hub.subscribe(channel, self._on_nudge)
         self.services.hub.add_resync_hook(self.poke)
+        self.services.queue_listeners.append(self._on_queue)
         self._task = asyncio.create_task(self._loop(), name="supervisor-live")
 
     async def stop(self) -> None:
@@ -94,11 +100,24 @@ class LiveMonitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self.services.hub.remove_resync_hook(self.poke)
+        if self._on_queue in self.services.queue_listeners:
+            self.services.queue_listeners.remove(self._on_queue)
         for channel in self._channels:
             await self.services.hub.unsubscribe(channel, self._on_nudge)
 
     def poke(self) -> None:
         self._dirty.set()
+
+    def _on_queue(self, snapshot: QueueSnapshot) -> None:
+        """The queue watch took a snapshot: show it (one scan of the queue per change and
+        instance, not one for the positions and another for this view)."""
+        self._queue = (snapshot, self.services.clock_ms())
+        self._dirty.set()
+
+    async def _queue_snapshot(self, now_ms: int) -> QueueSnapshot:
+        if self._queue is not None and now_ms - self._queue[1] <= QUEUE_SNAPSHOT_MAX_AGE_MS:
+            return self._queue[0]
+        return await self.services.chats.queue_snapshot()
 
     def attach(self, view: Peer) -> None:
         """A new view gets the latest picture at once, then every change."""
@@ -185,7 +204,7 @@ class LiveMonitor:
     async def picture(self, now_ms: int) -> dict[str, Any]:
         """Everything the live view shows, as JSON-ready data (no chat text, no token)."""
         s, vocabulary = self.services, self.store.vocabulary
-        snapshot = await s.chats.queue_snapshot()
+        snapshot = await self._queue_snapshot(now_ms)
         accounts = [a for a in s.staff.all() if not a.disabled]
         loads = await self.store.staff_loads([a.username for a in accounts])
         counsellors = [

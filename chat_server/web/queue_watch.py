@@ -41,6 +41,8 @@ class QueueWatch(NudgedLoop):
         self.latest = await self._services.chats.queue_snapshot(drain_lapsed=previous is not None)
         try:
             self._fan_out(self.latest)
+            for listener in list(self._services.queue_listeners):
+                listener(self.latest)
         finally:
             # Drained ids exist nowhere else any more: count them even if the fan-out failed.
             if self.latest.lapsed:
