@@ -63,6 +63,9 @@ REPORT_LANGUAGES: Final = ("sv", "en")
 MAX_REPORT_DAYS: Final = 731  # two years, the pilot's evaluation period
 _MONTH: Final = "report_month"
 _WEEKDAY: Final = "report_weekday"
+_WEEKDAY_HOUR: Final = "report_weekday_hours"
+_BLOCK: Final = "report_hours"
+HOURS_PER_BLOCK: Final = 3  # the weekday × time-of-day table: 8 blocks fit an A4 page
 
 _WORDS: Final[Mapping[str, Mapping[str, str]]] = {
     "sv": {
@@ -74,6 +77,7 @@ _WORDS: Final[Mapping[str, Mapping[str, str]]] = {
         "by_month": "Chattar per månad",
         "by_weekday": "Chattar per veckodag",
         "by_hour": "Chattar per timme på dygnet",
+        "by_weekday_hour": "Chattar per veckodag och tid på dygnet (klockslag)",
         "topics": "Vad chattarna handlade om",
         "topics_by_visitor": "Ämne som besökaren valde",
         "waits": "Väntetider och servicenivå",
@@ -137,6 +141,7 @@ _WORDS: Final[Mapping[str, Mapping[str, str]]] = {
         "by_month": "Chats per month",
         "by_weekday": "Chats per weekday",
         "by_hour": "Chats per hour of day",
+        "by_weekday_hour": "Chats per weekday and time of day (hours)",
         "topics": "What the chats were about",
         "topics_by_visitor": "Topic the visitor chose",
         "waits": "Waiting times and service level",
@@ -323,7 +328,35 @@ def _report_row(
         for key in keys:
             groups.append((f"{kind}:{CHATS_OFFERED}:{key}",
                            [f"{kind}:{m}:{key}" for m in measures[1:]]))  # fmt: skip
+    groups += _weekday_hours(per_day, span, row)
     return row, groups
+
+
+def _weekday_hours(
+    per_day: Mapping[date, Mapping[str, int]], span: DateRange, row: dict[str, int]
+) -> list[tuple[str, list[str]]]:
+    """Adds chats offered per weekday and block of HOURS_PER_BLOCK hours to ``row``, and each
+    block's total (never shown, but the published hours add up to it); returns the groups:
+    a weekday's blocks add up to its chats, a block's weekdays and its hours to its total."""
+    weekdays = sorted({_weekday_key(day) for day in span.dates()})
+    blocks = range(24 // HOURS_PER_BLOCK)
+    for day in span.dates():
+        counts = per_day.get(day, {})
+        for hour in range(24):
+            n = counts.get(f"{OFFERED_BY_HOUR}:{hour:02d}", 0)
+            field = f"{_WEEKDAY_HOUR}:{_weekday_key(day)}_{hour // HOURS_PER_BLOCK}"
+            row[field] = row.get(field, 0) + n
+            total = f"{_BLOCK}:{hour // HOURS_PER_BLOCK}"
+            row[total] = row.get(total, 0) + n
+    groups = [
+        (f"{_WEEKDAY}:{CHATS_OFFERED}:{w}", [f"{_WEEKDAY_HOUR}:{w}_{b}" for b in blocks])
+        for w in weekdays
+    ]
+    for b in blocks:
+        hours = range(b * HOURS_PER_BLOCK, (b + 1) * HOURS_PER_BLOCK)
+        groups.append((f"{_BLOCK}:{b}", [f"{_WEEKDAY_HOUR}:{w}_{b}" for w in weekdays]))
+        groups.append((f"{_BLOCK}:{b}", [f"{OFFERED_BY_HOUR}:{h:02d}" for h in hours]))
+    return groups
 
 
 def _cell(cells: Mapping[str, str], field: str) -> Cell:
@@ -424,6 +457,14 @@ def build_report(
                 (_WEEKDAYS[lang][int(key)], tuple(c(f"{_WEEKDAY}:{m}:{key}") for m in measures))
                 for key in sorted(weekday_keys)
             )),
+            Table("weekday_hours", w["by_weekday_hour"], w["weekday"], tuple(
+                f"{b * HOURS_PER_BLOCK:02d}–{(b + 1) * HOURS_PER_BLOCK % 24:02d}"
+                for b in range(24 // HOURS_PER_BLOCK)
+            ), tuple(
+                (_WEEKDAYS[lang][int(key)], tuple(
+                    c(f"{_WEEKDAY_HOUR}:{key}_{b}") for b in range(24 // HOURS_PER_BLOCK)))
+                for key in sorted(weekday_keys)
+            ), chart=False),
             Table("hours", w["by_hour"], w["hour"], (w["chats"],), rows(
                 (f"{h:02d}–{(h + 1) % 24:02d}", f"{OFFERED_BY_HOUR}:{h:02d}") for h in range(24)
             )),

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
@@ -113,6 +112,8 @@ async def test_the_csv_has_the_same_tables(sup: SupervisedServer) -> None:
     assert ["Chattar per månad", "juni 2024", "Chattar", "0"] in rows
     assert ["Hänvisningar", "Skyddat boende", "Chattar", "5"] in rows
     assert ["Chattar per veckodag", "måndag", "Chattar", "15"] in rows
+    by_block = "Chattar per veckodag och tid på dygnet (klockslag)"
+    assert [by_block, "måndag", "09–12", "9"] in rows and [by_block, "måndag", "12–15", "6"] in rows
     assert ["Fick du den hjälp du behövde?", "5", "Antal", "x"] in rows  # 7 = 5 + "<5"
     exported = [e for e in sup.app[AUDIT].page(limit=50).events if e["kind"] == "stats_exported"]
     assert [(e["actor"], e["range"]) for e in exported] == [("sara", "2024-05-01/2024-06-30")]
@@ -164,26 +165,24 @@ async def test_only_supervisors_get_the_report(sup: SupervisedServer) -> None:
         assert (await get(anna, f"{sup.url}/supervisor/report.csv?{query}"))[0] == 403
 
 
-@pytest.mark.parametrize(
-    ("query", "code", "says"),
-    [
-        ("from=2024-05-10&to=2024-05-01", "end_before_start", "ligger före startdatum"),
-        ("from=2024-05-01&to=2999-01-01", "end_in_future", "ligger i framtiden"),
-        ("from=2020-01-01&to=2024-05-01", "range_too_long", "högst 731 dagar"),
-        ("from=2024-02-30&to=2024-03-01", "invalid_date", "Ogiltigt startdatum"),
-        ("from=2024-02-01", "invalid_date", "Ogiltigt slutdatum"),
-        ("from=%3Cb%3E&to=2024-03-01", "invalid_date", "Ogiltigt startdatum &#x27;&lt;b&gt;&#x27;"),
-        ("from=2024-02-01&to=2024-03-01&lang=fr", "unknown_language", "Okänt språk &#x27;fr&#x27;"),
-    ],
-)
-async def test_bad_parameters_get_a_clear_400(
-    sup: SupervisedServer, query: str, code: str, says: str
-) -> None:
-    """A Swedish page for the HTML, a code and message for the CSV; never a 5xx."""
+BAD_QUERIES = [
+    ("from=2024-05-10&to=2024-05-01", "end_before_start", "ligger före startdatum"),
+    ("from=2024-05-01&to=2999-01-01", "end_in_future", "ligger i framtiden"),
+    ("from=2020-01-01&to=2024-05-01", "range_too_long", "högst 731 dagar"),
+    ("from=2024-02-30&to=2024-03-01", "invalid_date", "Ogiltigt startdatum"),
+    ("from=2024-02-01", "invalid_date", "Ogiltigt slutdatum"),
+    ("from=%3Cb%3E&to=2024-03-01", "invalid_date", "Ogiltigt startdatum &#x27;&lt;b&gt;&#x27;"),
+    ("from=2024-02-01&to=2024-03-01&lang=fr", "unknown_language", "Okänt språk &#x27;fr&#x27;"),
+]
+
+
+async def test_bad_parameters_get_a_clear_400(sup: SupervisedServer) -> None:
+    """Each bad period or language: a Swedish page for the HTML, a code for the CSV; no 5xx."""
     async with signed_in(sup, "sara") as sara:
-        status, page, response = await get(sara, f"{sup.url}/supervisor/report?{query}")
-        assert (status, response.content_type) == (400, "text/html")
-        assert says in page and "<b>" not in page and " / " not in page
-        async with sara.get(f"{sup.url}/supervisor/report.csv?{query}") as csv_response:
-            assert csv_response.status == 400
-            assert (await csv_response.json())["error"] == code
+        for query, code, says in BAD_QUERIES:
+            status, page, response = await get(sara, f"{sup.url}/supervisor/report?{query}")
+            assert (status, response.content_type) == (400, "text/html"), query
+            assert says in page and "<b>" not in page and " / " not in page, query
+            async with sara.get(f"{sup.url}/supervisor/report.csv?{query}") as csv_response:
+                assert csv_response.status == 400, query
+                assert (await csv_response.json())["error"] == code, query

@@ -43,7 +43,8 @@ def figures(report: EvaluationReport, section: str) -> dict[str, str]:
 
 
 def test_months_weekdays_and_hours_come_from_the_days() -> None:
-    """Every month of the period is a row, weekdays follow the days' dates, hours the counts."""
+    """Every month of the period is a row; weekdays follow the days' dates; hours and
+    weekday × time of day the hour counts."""
     clean = {day: {**counts, "chats_answered": counts["chats_offered"], "chats_abandoned": 0}
              for day, counts in DAYS.items()}  # fmt: skip
     report = build_report(clean, SPAN)
@@ -54,6 +55,9 @@ def test_months_weekdays_and_hours_come_from_the_days() -> None:
     weekdays = dict(table(report, "weekdays").rows)
     assert (weekdays["torsdag"], weekdays["måndag"], weekdays["söndag"]) == (
         (12, 12, 0), (9, 9, 0), (0, 0, 0))  # fmt: skip
+    by_block = dict(table(report, "weekday_hours").rows)
+    assert by_block["torsdag"] == (0, 0, 0, 12, 0, 0, 0, 0)  # 10–11 is in 09–12
+    assert by_block["måndag"] == (0, 0, 0, 0, 9, 0, 0, 0)  # 14–15 is in 12–15
     hours = dict(table(report, "hours").rows)
     assert (hours["10–11"], hours["14–15"], hours["23–00"]) == ((12,), (9,), (0,))
 

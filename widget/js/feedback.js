@@ -1,15 +1,11 @@
-// The anonymous survey after a chat (brukarundersökning). After `ended` of a chat a counsellor
-// answered, the server sends `{"type": "feedback", "token", "questions": [...]}`: the configured
-// questions (id, kind scale|yes_no|choice, text {sv, en, …}, optional hint, answers [{value,
-// text?}]). The ended screen asks them, every one optional, and POSTs {"token", "answers":
-// {id: 1-5 | "yes"|"no" | choice value | null}} to /api/feedback (204). Nothing is shown
-// without a token and at least one question.
+// The anonymous survey after an answered chat: the `feedback` frame's token and questions
+// (docs/protocol.md, docs/statistics.md §5), posted as {token, answers} to /api/feedback.
 
 import { h, setText, uid } from "./dom.js";
 import { translate } from "./i18n.js";
 import { requestJson } from "./net.js";
 
-// Configured text: shown in the widget's language, else English (see i18n.translate).
+// Configured text, in the widget's language if given (i18n.translate).
 const texts = (tag, value, props = {}) =>
   h(tag, { ...props, "data-texts": JSON.stringify(value) });
 

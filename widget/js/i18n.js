@@ -49,9 +49,7 @@ export function translate(root) {
   }
 }
 
-/** A text the server gave in several languages ({sv, en, …}, e.g. a survey question): the
- * widget's language, else its base language (sv for sv-lattlast), else English, else Swedish,
- * marked with its own lang (and dir) when it is not the widget's. */
+// Server text by language ({sv, en, …}): ours, our base (sv-lattlast: sv), en, sv; lang marked.
 function showTexts(node, texts) {
   const lang = [i18n.lang, i18n.lang.split("-")[0], "en", "sv"].find((code) => texts[code]) ?? "sv";
   node.textContent = texts[lang] ?? "";
