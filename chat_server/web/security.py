@@ -56,6 +56,9 @@ def route_pattern(request: web.BaseRequest) -> str:
     return "-"
 
 
+CLIENT_GONE_STATUS = 499  # nginx's code for it; only the access log ever sees it
+
+
 @web.middleware
 async def error_barrier(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The innermost middleware: an exception no handler expected becomes a plain 500 with no
@@ -64,8 +67,13 @@ async def error_barrier(request: web.Request, handler: Handler) -> web.StreamRes
     own handler, which logs the peer's address, never sees it."""
     try:
         return await handler(request)
-    except (web.HTTPException, asyncio.CancelledError, ConnectionResetError):
+    except (web.HTTPException, asyncio.CancelledError):
         raise
+    except ConnectionResetError:
+        # The client went while we answered (a tab closed during a WebSocket handshake):
+        # nothing to fix and nobody to answer. aiohttp would log it with a traceback.
+        log.debug("client gone during %s %s", method_name(request), route_pattern(request))
+        return web.Response(status=CLIENT_GONE_STATUS, reason="Client Closed Request")
     except Exception:
         log.exception("unhandled error in %s %s", method_name(request), route_pattern(request))
         return web.Response(status=500, text="Internal error. Please try again later.")

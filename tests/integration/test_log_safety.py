@@ -61,3 +61,34 @@ async def test_a_malformed_http_request_is_logged_by_aiohttp_without_the_address
     printed = log_capture.getvalue()
     assert "Error handling request from" in printed  # aiohttp's logger ran and was captured
     assert SOURCE_IP not in printed
+
+
+async def vanished(request: web.Request) -> web.Response:
+    """The client went while the handler wrote to it (as ws.prepare meets a closed tab)."""
+    raise ConnectionResetError(f"{MARKER} from {request.remote}")
+
+
+@pytest_asyncio.fixture
+async def vanishing_server(redis_url: str, staff_file: Path) -> AsyncIterator[RunningServer]:
+    settings = make_settings(redis_url, staff_file, free_port())
+    async with running_server(settings, [web.get("/test/vanished", vanished)]) as running:
+        yield running
+
+
+async def test_a_client_that_vanished_mid_answer_is_not_logged_as_an_error(
+    vanishing_server: RunningServer, log_capture: io.StringIO
+) -> None:
+    """A connection reset while answering is the client's doing: no traceback, no error line,
+    no address; the server goes on."""
+    connector = aiohttp.TCPConnector(local_addr=(SOURCE_IP, 0))
+    async with aiohttp.ClientSession(connector=connector) as http:
+        try:
+            async with http.get(f"{vanishing_server.url}/test/vanished") as response:
+                await response.read()
+        except aiohttp.ClientError:
+            pass  # the server may drop the connection: the client is gone as far as it knows
+        async with http.get(f"{vanishing_server.url}/healthz") as response:
+            assert response.status == 200
+    printed = log_capture.getvalue()
+    assert "Traceback" not in printed and "ERROR" not in printed, printed
+    assert MARKER not in printed and SOURCE_IP not in printed
