@@ -88,7 +88,7 @@ async def test_the_report_shows_a_period_with_data_suppressed(sup: SupervisedSer
     assert '<tr><th scope="row">Stödteamet (praktiskt stöd)</th><td>0</td></tr>' in page
     # 9 of 14 would give away the 4 who waited 30-60 s (the 5 within 30 s are published).
     assert "<dt>Besvarade inom 1 min</dt><dd>dolt</dd>" in page
-    assert "<dt>Median för väntetid</dt><dd>högst 1 min</dd>" in page
+    assert "<dt>Medianväntetid</dt><dd>högst 1 min</dd>" in page
     assert "<dt>Andel nådda</dt><dd>för få för att redovisas</dd>" in page  # completed is "x"
     assert page.count("<svg") >= 10 and "<script" not in page
     assert "&lt;5" not in page and ">x<" not in page
