@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .flood import flood_table
 from .plan import FULL, QUICK
 from .report import spike_table, table
 from .runner import PHASES, run_bench
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     if "spike" in results:
         print()
         print(spike_table(results["spike"]))
+    if "flood" in results:
+        print()
+        print(flood_table(results["flood"]))
     for error in results["errors"]:
         print(f"FAILED {error['phase']}: {error['error']}")
     print(f"\nresults written to {args.json}")

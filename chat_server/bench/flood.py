@@ -1,4 +1,5 @@
-"""A flood of chat starts against flood control, while real visitors arrive.
+"""A flood of chat starts against flood control, while real visitors arrive (the bench's
+``flood`` phase: ``ops/bench/run --only flood``).
 
 Bots run in a child process of their own (``python -m chat_server.bench.flood``), so their
 hashing does not slow the real visitors' client: each bot connection sends ``start``, solves
@@ -18,22 +19,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from ..domain import flood
-from ..store.embedded import EmbeddedRedis
-from . import processes as proc
 from .processes import Child
 
 ANSWER_TIMEOUT_S = 30.0
@@ -102,7 +98,7 @@ async def run_flood(server: Child, plan_seconds: float, conns: int, visitors: in
                     rate_per_min: int) -> dict[str, Any]:  # fmt: skip
     """The flood phase against ``server`` (started with flood control at ``rate_per_min``)."""
     url = f"{server.ws_url}/ws/visitor"
-    argv = [sys.executable, "-m", "chat_server.bench.flood", "--bots", url, server.url,
+    argv = [sys.executable, "-m", "chat_server.bench.flood", url, server.url,
             str(conns), str(plan_seconds)]  # fmt: skip
     bots = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.PIPE)
     real: list[dict[str, Any]] = []
@@ -152,36 +148,6 @@ FULL_FLOOD = FloodPlan()
 QUICK_FLOOD = FloodPlan(rate_per_min=20, seconds=5.0, bot_connections=4, real_visitors=2)
 
 
-async def flood_phase(plan: FloodPlan) -> dict[str, Any]:
-    """A private Redis and one fresh server with flood control at ``plan.rate_per_min``."""
-    with (
-        tempfile.TemporaryDirectory(prefix="nexus-flood-") as tmp,
-        EmbeddedRedis(port=proc.free_port()) as redis_server,
-    ):
-        staff = Path(tmp) / "staff.json"
-        staff.write_text(json.dumps({"accounts": []}))
-        port = proc.free_port()
-        base_env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("NEXUS_") and k not in ("REDIS_URL", "PYTHONPATH")
-        }
-        base_env["NEXUS_FLOOD_STARTS_PER_MIN"] = str(plan.rate_per_min)  # fmt: skip
-        server = proc.nexus_server(
-            "nexus-flood", port=port, redis_url=f"redis://127.0.0.1:{redis_server.port}",
-            staff_file=staff, origins=[f"http://127.0.0.1:{port}"], log_dir=Path(tmp),
-            base_env=base_env,
-        )  # fmt: skip
-        server.start()
-        try:
-            await server.wait_ready()
-            return await run_flood(
-                server, plan.seconds, plan.bot_connections, plan.real_visitors, plan.rate_per_min
-            )
-        finally:
-            server.stop()
-
-
 def flood_table(f: dict[str, Any]) -> str:
     """The flood phase's figures for the terminal."""
     times = [v["to_queue_s"] for v in f["real_visitors"]]
@@ -203,23 +169,15 @@ def flood_table(f: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m chat_server.bench.flood",
-        description="The flood phase of the benchmark (docs/performance.md, Floods)",
-    )
-    parser.add_argument("--quick", action="store_true", help="a few seconds")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--bots", nargs=4, metavar=("URL", "ORIGIN", "CONNS", "SECONDS"),
-                        help=argparse.SUPPRESS)  # the bots' child process  # fmt: skip
+    """The bots' child process: ``python -m chat_server.bench.flood URL ORIGIN CONNS SECONDS``
+    prints their tally as JSON. The phase itself runs in ``ops/bench/run`` (``--only flood``)."""
+    parser = argparse.ArgumentParser(prog="python -m chat_server.bench.flood")
+    parser.add_argument("url")
+    parser.add_argument("origin")
+    parser.add_argument("conns", type=int)
+    parser.add_argument("seconds", type=float)
     args = parser.parse_args(argv)
-    if args.bots:
-        url, origin, conns, seconds = args.bots
-        print(json.dumps(asyncio.run(_bots(url, origin, int(conns), float(seconds)))))
-        return 0
-    figures = asyncio.run(flood_phase(QUICK_FLOOD if args.quick else FULL_FLOOD))
-    print(flood_table(figures))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(asyncio.run(_bots(args.url, args.origin, args.conns, args.seconds))))
     return 0
 
 

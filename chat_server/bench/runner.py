@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from ..store.embedded import EmbeddedRedis
 from . import processes as proc
 from .claims import run_claims
+from .flood import FULL_FLOOD, QUICK_FLOOD, run_flood
 from .latency import run_side_by_side
 from .memory import measure_idle_memory
 from .plan import BenchPlan
@@ -39,7 +40,7 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 BUSY_LOAD_PER_CORE = 0.5
 PROFILED_PHASES = ("nexus-latency", "nexus-idle-connections", "nexus-reconnect")
 SUPERVISOR = "bench-supervisor"
-PHASES = ("latency", "bare-memory", "capacity", "spike")
+PHASES = ("latency", "bare-memory", "capacity", "spike", "flood")
 
 
 @dataclass
@@ -275,6 +276,23 @@ async def spike_phase(bench: Bench, results: dict[str, Any], staff: Path, passwo
             server.kill()
 
 
+async def flood_phase(bench: Bench, results: dict[str, Any], staff: Path) -> None:
+    """A flood of starts against flood control on a fresh instance (chat_server/bench/flood.py)."""
+    flood = QUICK_FLOOD if bench.plan.quick else FULL_FLOOD
+    bench.phase(
+        f"nexus: a flood of starts, {flood.bot_connections} bot connections for "
+        f"{flood.seconds:g} s, flood control at {flood.rate_per_min}/min"
+    )
+    env = {"NEXUS_FLOOD_STARTS_PER_MIN": str(flood.rate_per_min)}
+    (server,) = await bench.fresh_servers(1, staff, env)
+    try:
+        results["flood"] = await run_flood(
+            server, flood.seconds, flood.bot_connections, flood.real_visitors, flood.rate_per_min
+        )
+    finally:
+        server.kill()
+
+
 async def run_bench(
     plan: BenchPlan,
     *,
@@ -333,6 +351,7 @@ async def run_bench(
                 "bare-memory": functools.partial(bare_memory_phase, bench, results),
                 "capacity": functools.partial(nexus_capacity_phases, bench, results, staff),
                 "spike": functools.partial(spike_phase, bench, results, staff, password),
+                "flood": functools.partial(flood_phase, bench, results, staff),
             }
             for phase in (phases[name] for name in PHASES if name in only):
                 try:
