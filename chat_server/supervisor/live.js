@@ -10,6 +10,7 @@ let csrf = "";
 let clockOffsetMs = 0; // server time minus this browser's time
 let latest = null;
 let shownControls = "";
+let shownHands = "";
 
 function connect() {
   ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws/supervisor`);
@@ -82,19 +83,7 @@ function render(f) {
     rows.push(row(empty));
   }
   $("counsellors").replaceChildren(...rows);
-  const hands = f.raised_hands.map((h) => {
-    const li = document.createElement("li");
-    li.className = "alert urgent";
-    li.textContent = t("live.hand_since", { name: h.name, clock: clockTime(h.since_ms) });
-    return li;
-  });
-  if (hands.length === 0) {
-    const li = document.createElement("li");
-    li.className = "muted";
-    li.textContent = t("live.no_hands");
-    hands.push(li);
-  }
-  $("hands").replaceChildren(...hands);
+  renderHands(f.raised_hands);
   const today = f.today;
   $("offered").textContent = today.offered;
   $("answered").textContent = today.answered;
@@ -107,10 +96,31 @@ function render(f) {
   renderControls(f.controls);
 }
 
+/* Only when the hands change: the list is an assertive live region, and rewriting it on every
+   live frame would make a screen reader repeat it. */
+function renderHands(raised) {
+  const key = JSON.stringify(raised);
+  if (key === shownHands) return;
+  shownHands = key;
+  const hands = raised.map((h) => {
+    const li = document.createElement("li");
+    li.className = "alert urgent";
+    li.textContent = t("live.hand_since", { name: h.name, clock: clockTime(h.since_ms) });
+    return li;
+  });
+  if (hands.length === 0) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = t("live.no_hands");
+    hands.push(li);
+  }
+  $("hands").replaceChildren(...hands);
+}
+
 function renderControls(c) {
   const state = c.intake_paused ? t("live.intake_paused") : t("live.intake_open");
   const day = { open: t("live.day_open_state"), closed: t("live.day_closed_state") }[c.day_override] ?? "";
-  $("control-state").textContent = state + day;
+  if ($("control-state").textContent !== state + day) $("control-state").textContent = state + day;
   $("control-state").className = c.intake_paused ? "paused" : "";
   const key = JSON.stringify(c);
   if (key === shownControls) return;

@@ -270,6 +270,11 @@ async def test_the_live_view_passes_wcag_22_with_everything_shown(
         anna = page.locator("#counsellors tr").filter(has_text="Anna")
         await expect(anna.locator("td.count")).to_have_text("1 av 2")
         await expect(page.locator("#waiting")).to_have_text("4")
+        hand = await page.locator("#hands li.alert").element_handle()
+        clients.append((await start_visitor(sup, topic="honour", language="sv"))[0])
+        await expect(page.locator("#waiting")).to_have_text("5")
+        # The assertive list of hands is not rewritten by a frame that changes something else.
+        assert await hand.evaluate("li => li.isConnected")
         await expect(page.locator("#service-levels tr").first).to_contain_text(
             "Besvarade inom 1 min"
         )
