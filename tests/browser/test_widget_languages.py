@@ -62,8 +62,8 @@ async def test_each_new_language_renders_and_passes_axe(
 async def test_nobody_on_duty_speaks_it_says_so_and_offers_a_callback(
     browser: Browser, env: WidgetEnv
 ) -> None:
-    """Persian with only a Swedish/English counsellor available: the honest notice and the
-    callback offer; choosing Swedish hides both."""
+    """Persian with only a Swedish/English counsellor available: the honest notice with the
+    callback offer right under it; choosing Swedish hides the notice and the offer goes back."""
     console = await open_console(env.server, "anna", presence="available")
     dispatcher = env.server.app[SERVICES].dispatcher
     assert dispatcher is not None
@@ -77,11 +77,14 @@ async def test_nobody_on_duty_speaks_it_says_so_and_offers_a_callback(
         offer = page.locator(".screen.prechat .offer", has_text=fa["language_none_callback"])
         await notice.wait_for()
         assert await notice.text_content() == fa["language_none"]
-        await offer.wait_for()
+        under = ".screen.prechat .language-none + .offer"
+        await page.locator(under, has_text=fa["language_none_callback"]).wait_for()
         await offer.locator("button.primary").wait_for()
         await page.locator(".screen.prechat select[id^=nc-chatlang]").select_option("sv")
         await notice.wait_for(state="hidden")
         await offer.wait_for(state="hidden")
+        back = ".screen.prechat .alternatives + .offer"
+        await page.locator(back, has_text=fa["callback_prechat_text"]).wait_for()
     finally:
         await context.close()
         await console.close()

@@ -88,6 +88,8 @@ export function createPrechat(ctx) {
   const languageNoneText = h("p", { text: "language_none", hidden: true });
   const languageNone = h("div", { class: "language-none", role: "status" }, languageNoneText);
   const legal = legalLinks(ctx);
+  const numbers = alternatives();
+  const offer = callbackOffer(ctx, "callback_prechat_text");
   const startButton = h("button", { type: "button", class: "primary start", text: "start",
     onclick: () => ctx.chat.begin({
       topic: topic.value,
@@ -113,10 +115,9 @@ export function createPrechat(ctx) {
     h("div", { class: "field" }, h("label", { for: topicId, text: "topic_label" }), topic),
     h("div", { class: "field" }, h("label", { for: langId, text: "chat_language_label" }), chatLang),
     languageNone,
-    callbackOffer(ctx, "language_none_callback", () => nobodySpeaks),
     startButton,
-    alternatives(),
-    callbackOffer(ctx, "callback_prechat_text", () => !nobodySpeaks),
+    numbers,
+    offer,
     legal.node);
 
   function refresh() {
@@ -125,7 +126,9 @@ export function createPrechat(ctx) {
     const onDuty = status?.languages_on_duty; // spoken by the counsellors available now
     nobodySpeaks = Array.isArray(onDuty) && onDuty.length > 0 && !onDuty.includes(chatLang.value);
     toggle(languageNoneText, nobodySpeaks);
-    ctx.updateOffers();
+    // The one callback offer: right under that notice, with its own text, or after the numbers.
+    setText(offer.firstElementChild, nobodySpeaks ? "language_none_callback" : "callback_prechat_text");
+    (nobodySpeaks ? languageNone : numbers).after(offer);
     legal.refresh();
     notice.textContent = noticeText(status);
     toggle(notice, Boolean(notice.textContent));
