@@ -216,6 +216,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "gap_tigrinya": "Tigrinska visas med den enhetens egna typsnitt. Saknar enheten ett "
         "typsnitt för etiopisk skrift (ge'ez) visas tecknen inte.",
         "gap_staff": "Rådgivarnas och arbetsledarnas sidor granskas just nu mot WCAG 2.2.",
+        "gap_pages": "Den här sidan, sidan om hur vi hanterar uppgifter och formuläret för att "
+        "bli uppringd finns bara på svenska och engelska.",
         "alt_h": "Om du inte kan använda chatten",
         "alt": "Ring Kvinnofridslinjen 020-50 50 50 (dygnet runt, gratis) eller Uppsala "
         "kommuns Kontaktcenter 018-727 00 00. Du kan också "
@@ -298,6 +300,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "font for the Ethiopic (Ge'ez) script, the letters do not show.",
         "gap_staff": "The counsellors' and supervisors' pages are being reviewed against WCAG "
         "2.2 right now.",
+        "gap_pages": "This page, the page on how we handle information and the callback form "
+        "are in Swedish and English only.",
         "alt_h": "If you cannot use the chat",
         "alt": "Call Kvinnofridslinjen 020-50 50 50 (all hours, free) or Uppsala "
         "municipality's Kontaktcenter +46 18 727 00 00. You can also "
@@ -427,7 +431,7 @@ def a11y_body(settings: Settings, lang: str, report: str) -> str:
         gaps.append(t["gap_unreviewed"].format(languages=", ".join(names)))
     if any(code == "sv-lattlast" for code, _ in unreviewed):
         gaps.append(t["gap_lattlast"])
-    gaps += [t["gap_tigrinya"], t["gap_staff"]]
+    gaps += [t["gap_tigrinya"], t["gap_pages"], t["gap_staff"]]
     mail = ""
     if legal.a11y_contact:
         address = escape(legal.a11y_contact)
