@@ -93,6 +93,7 @@ def build_services(settings: Settings) -> Services:
     services.flood = FloodGate(
         redis, settings.redis_prefix, settings.flood, challenge_key(keyring.current),
         lambda: services.clock_ms(),  # a test may set another clock after this
+        on_challenge=services.metrics.flood_challenge,
     )  # fmt: skip
     return services
 

@@ -59,8 +59,12 @@ class FloodGate:
         policy: flood.FloodPolicy,
         key: bytes,
         clock_ms: Callable[[], int],
+        on_challenge: Callable[[str, int], None] | None = None,
     ) -> None:
+        """``on_challenge(reason, bits)`` hears of every challenge sent: reason
+        flood.POW_REQUIRED or the POW_* code of the refused solution (for the metrics)."""
         self._redis = redis
+        self._on_challenge = on_challenge
         self._prefix = prefix
         self.policy = policy
         self._key = key
@@ -106,11 +110,15 @@ class FloodGate:
         bits = await self.required_bits()
         if bits == 0:
             return Admitted()
-        return ChallengeNeeded(self.new_challenge(bits))
+        return self._challenge(bits, flood.POW_REQUIRED)
 
     async def _again(self, code: str) -> ChallengeNeeded:
-        bits = await self.required_bits() or self.policy.min_bits
-        return ChallengeNeeded(self.new_challenge(bits), code)
+        return self._challenge(await self.required_bits() or self.policy.min_bits, code)
+
+    def _challenge(self, bits: int, reason: str) -> ChallengeNeeded:
+        if self._on_challenge is not None:
+            self._on_challenge(reason, bits)
+        return ChallengeNeeded(self.new_challenge(bits), reason)
 
     async def count_start(self) -> None:
         """One more chat started or callback request made (after it was stored)."""

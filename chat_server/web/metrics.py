@@ -55,6 +55,18 @@ class ServiceMetrics:
             "nexus_feedback_responses", "Post-chat survey answers received", registry=r
         )
         self.errors = Counter("nexus_errors", "Errors by kind", ["kind"], registry=r)
+        self.flood_challenges = Counter(
+            "nexus_flood_challenges", "Proof-of-work challenges sent, by reason", ["reason"],
+            registry=r,
+        )  # fmt: skip
+        self.flood_bits = Gauge(
+            "nexus_flood_bits", "Difficulty of the last challenge this instance sent", registry=r
+        )
+
+    def flood_challenge(self, reason: str, bits: int) -> None:
+        """One challenge sent (reason: pow_required, pow_invalid, pow_expired, pow_replayed)."""
+        self.flood_challenges.labels(reason=reason).inc()
+        self.flood_bits.set(bits)
 
     def error(self, kind: str) -> None:
         """Count one error; a kind outside ERROR_KINDS counts as "internal"."""

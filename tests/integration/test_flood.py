@@ -23,6 +23,7 @@ from websockets.typing import Origin
 from chat_server.domain import flood
 from chat_server.domain.flood import FloodPolicy
 from chat_server.store.flood import challenge_key
+from chat_server.web.appkeys import SERVICES
 from tests.support.callbacks import (
     CallbackServer,
     FakeClock,
@@ -156,6 +157,9 @@ async def test_a_bad_solution_gets_a_clear_error_then_a_fresh_challenge(
     assert raw_redis.zcard("nx:queue") == 0 and not list(raw_redis.scan_iter("nx:flood:used:*"))
     await client.send(type="start", **solved(fresh))
     await client.expect("welcome")
+    metrics = pair.a.running.app[SERVICES].metrics.registry
+    assert metrics.get_sample_value("nexus_flood_challenges_total", {"reason": expected}) == 1
+    assert metrics.get_sample_value("nexus_flood_bits") == POLICY.max_bits  # 5 starts: 2.5 x
 
 
 async def test_a_connection_that_keeps_failing_is_closed_with_4429(
