@@ -121,7 +121,7 @@ def verify(key: bytes, challenge: str, solution: str, now_ms: int) -> Challenge:
         raise PowRefused(POW_INVALID, "not a challenge of this service")
     _, bits_text, expires_text, nonce, mac = parts
     body = ".".join(parts[:4])
-    if not hmac.compare_digest(mac, _mac(key, body)):
+    if not hmac.compare_digest(mac.encode(), _mac(key, body).encode()):  # any text: bytes
         raise PowRefused(POW_INVALID, "not a challenge of this service")
     bits, expires_ms = int(bits_text), int(expires_text)  # signed by us: well formed
     if now_ms >= expires_ms:

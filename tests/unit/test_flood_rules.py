@@ -75,7 +75,9 @@ def test_a_forged_challenge_is_invalid() -> None:
     challenge = _challenge(bits=12)
     lowered = challenge.text.replace("1.12.", "1.1.", 1)
     other_key = flood.issue(b"x" * 32, 1, NOW_MS, bytes(16), 60).text
-    for forged in (lowered, other_key, "", "1.2.3", "garbage.a.b.c.d", challenge.text + "0"):
+    non_ascii = challenge.text.rsplit(".", 1)[0] + ".é"
+    for forged in (lowered, other_key, "", "1.2.3", "garbage.a.b.c.d", challenge.text + "0",
+                   non_ascii):  # fmt: skip
         solution = flood.solve(forged, 1) if forged else "0"
         with pytest.raises(PowRefused) as refused:
             flood.verify(KEY, forged, solution, NOW_MS)
