@@ -231,7 +231,7 @@ export const STRINGS = {
     "live.day_open": "Open today",
     "live.day_closed": "Closed today",
     "live.intake_paused": "New chats are paused.",
-    "live.intake_open": "New chats are taken.",
+    "live.intake_open": "New chats are being accepted.",
     "live.day_open_state": " Open all day today.",
     "live.day_closed_state": " Closed today.",
     "live.save_failed": "Could not save – try again.",
