@@ -169,6 +169,33 @@ async def test_kiosk_quick_exit_returns_to_a_clean_start(
         await context.close()
 
 
+async def test_kiosk_warns_before_an_idle_reset(browser: Browser, server: RunningServer) -> None:
+    """Kiosk, on a fake clock: after the idle period 'Är du kvar?'; a touch keeps the page,
+    the next warning left alone leads to a clean start."""
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.clock.install()
+        await page.goto(f"{server.url}/chatt?kiosk=1")
+        await page.locator(".prechat h3").wait_for()
+        await evaluate(page, MARK_JS)
+        answer = page.locator(".prechat input[value=yes]")
+        await answer.click()  # the first use: the idle period starts
+        idle_ms = server.settings.kiosk_idle_s * 1000
+        await page.clock.run_for(idle_ms)
+        await page.get_by_text("Är du kvar?").wait_for()
+        await page.get_by_role("button", name="Jag är kvar").click()
+        await page.get_by_text("Är du kvar?").wait_for(state="hidden")
+        assert await answer.is_checked()  # nothing was reset
+        await page.clock.run_for(idle_ms)
+        await page.get_by_text("Är du kvar?").wait_for()
+        await page.clock.run_for(min(idle_ms, 30_000))
+        await page.wait_for_function(NEW_WIDGET_JS, arg="prechat")
+        assert await traces(page) == CLEAN
+    finally:
+        await context.close()
+
+
 async def test_kiosk_idle_reset_with_the_server_down(
     browser: Browser, redis_url: str, staff_file: Path
 ) -> None:

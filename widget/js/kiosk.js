@@ -9,6 +9,7 @@ import * as storage from "./storage.js";
 const INPUT_EVENTS = ["pointerdown", "keydown", "input", "wheel"];
 const LEAVE_WAIT_MS = 150;
 const RETRY_MAX_MS = 15000;
+const GRACE_MAX_MS = 30000; // "Är du kvar?" stays this long (at most) before the reset
 let pageTitle = null;
 
 /** Watch for idleness and unreachability; give ctx its `kioskReset(leaving?)`. */
@@ -16,9 +17,17 @@ export function installKiosk(ctx) {
   if (pageTitle === null) pageTitle = document.title;
   const idleMs = ctx.opts.kioskIdleS * 1000;
   let timer = 0;
+  let warned = false;
   const touch = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => ctx.kioskReset(), idleMs);
+    if (warned) ctx.notice(null);
+    warned = false;
+    timer = setTimeout(warn, idleMs);
+  };
+  const warn = () => {
+    warned = true;
+    ctx.notice("kiosk_idle", null, { key: "kiosk_stay", run: touch });
+    timer = setTimeout(() => ctx.kioskReset(), Math.min(idleMs, GRACE_MAX_MS));
   };
   for (const name of INPUT_EVENTS) {
     window.addEventListener(name, touch, { capture: true, passive: true, signal: ctx.signal });
