@@ -14,6 +14,7 @@ import redis
 from chat_server.domain import flood
 from chat_server.domain.flood import FloodPolicy
 from tests.browser.test_widget_support import WidgetEnv, host_site, open_panel, widget_env
+from tests.support.browser import axe_violations, format_violations
 from tests.support.callbacks import callback_config, callback_server, request_keys
 from tests.support.servers import free_port, make_settings
 
@@ -61,7 +62,8 @@ async def test_the_callback_form_solves_the_challenge_and_is_sent(
     browser: Browser, redis_url: str, staff_file: Path, raw_redis: redis.Redis
 ) -> None:
     """The callback request is answered 428 with a challenge; the widget solves it, sends the
-    request again, and shows the status code."""
+    request again, and shows the status code. The no-JS form meanwhile shows its wait page,
+    what was typed kept, axe-clean."""
     chat_port, host_port = free_port(), free_port()
     origins = (f"http://127.0.0.1:{chat_port}", f"http://127.0.0.1:{host_port}")
     settings = make_settings(redis_url, staff_file, chat_port, allowed_origins=origins,
@@ -83,5 +85,17 @@ async def test_the_callback_form_solves_the_challenge_and_is_sent(
             await page.locator(".screen.callback_done .code").wait_for()
             assert len(list(raw_redis.scan_iter("nx:flood:used:*"))) == 1
             assert request_keys(raw_redis) != []
+
+            await page.goto(f"{server.url}/callback")  # the no-JS form: a wait page instead
+            await page.get_by_label("Telefonnummer").fill("070-913 57 24")
+            await page.locator("#window-1-date").select_option("2030-03-13")
+            await page.locator("#window-1-start").select_option("13:00")
+            await page.locator("#window-1-end").select_option("14:00")
+            await page.get_by_label("Alias eller kodord").fill("Snöklocka")
+            await page.get_by_role("button", name="Skicka förfrågan").click()
+            await page.get_by_role("alert").get_by_text("Vänta en halv minut").wait_for()
+            assert await page.get_by_label("Alias eller kodord").input_value() == "Snöklocka"
+            violations = await axe_violations(page)
+            assert violations == [], format_violations(violations)
         finally:
             await context.close()
