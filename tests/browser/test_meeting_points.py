@@ -205,7 +205,9 @@ async def test_kiosk_idle_reset_with_the_server_down(
     try:
         page = await context.new_page()
         async with stoppable_server(settings):
-            await page.goto(f"{settings.public_url}/chatt?kiosk=1")
+            # The widget's first status request must be answered before the server stops.
+            async with page.expect_response(lambda r: r.url.endswith("/api/status")):
+                await page.goto(f"{settings.public_url}/chatt?kiosk=1")
             await page.locator(".prechat h3").wait_for()
             await evaluate(page, MARK_JS)
         await page.locator(".prechat input[value=yes]").click()  # a touch: idle counts from here
