@@ -105,7 +105,8 @@ function renderHands(raised) {
   const hands = raised.map((h) => {
     const li = document.createElement("li");
     li.className = "alert urgent";
-    li.textContent = t("live.hand_since", { name: h.name, clock: clockTime(h.since_ms) });
+    const words = { name: h.name, clock: clockTime(h.since_ms), alias: h.alias };
+    li.textContent = t(h.alias ? "live.hand_since_chat" : "live.hand_since", words);
     return li;
   });
   if (hands.length === 0) {

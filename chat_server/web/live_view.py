@@ -21,7 +21,7 @@ from typing import Any, Final
 from redis.exceptions import RedisError
 
 from ..domain import stats
-from ..domain.models import Presence
+from ..domain.models import Presence, visitor_alias
 from ..domain.protocol import encode
 from ..services import Services
 from ..stats_archive import StatsArchive, read_range
@@ -248,6 +248,7 @@ class LiveMonitor:
                     "name": _name(s, h.user),
                     "since_ms": h.since_ms,
                     "chat_id": h.chat_id,
+                    "alias": visitor_alias(h.chat_id) if h.chat_id else "",
                 }
                 for h in sorted(self.raised.values(), key=lambda h: h.since_ms)
             ],

@@ -260,8 +260,7 @@ async def test_the_statistics_page_speaks_english_when_chosen(
 async def test_the_live_view_passes_wcag_22_with_everything_shown(
     browser: Browser, sup: SupervisedServer
 ) -> None:
-    """With a queue, counsellors on duty, a raised hand and today's figures, axe (WCAG 2.2 AA)
-    finds nothing, and the raised hand and the counsellors' load are shown."""
+    """Queue, load, a raised hand and today shown: axe (WCAG 2.2 AA) finds nothing, reflows."""
     await seed_statistics(sup.supervision, sup.supervision.stats.clock_ms(), chats=20, days=1)
     clients = await seed_live(sup, sup.supervision)
     page = await open_live_view(browser, sup)

@@ -116,7 +116,7 @@ async def test_the_view_shows_each_counsellors_presence_and_load(
 async def test_raised_hands_published_on_the_channel_appear(
     sup: SupervisedServer, view: LiveView, raw_redis: redis.Redis
 ) -> None:
-    """A hand raised by a known counsellor shows with a name; strangers and junk are ignored."""
+    """A known counsellor's hand shows with name and chat alias; strangers and junk are ignored."""
     raw_redis.publish("nx:ch:supervisor", json.dumps({"kind": "raised_hand", "user": "mallory"}))
     raw_redis.publish("nx:ch:supervisor", "not json")
     raw_redis.publish(
@@ -124,11 +124,17 @@ async def test_raised_hands_published_on_the_channel_appear(
         json.dumps({"kind": "raised_hand", "user": "bo", "chat_id": "<script>"}),
     )
     frame = await view.until(lambda f: bool(f["raised_hands"]))
-    assert [(h["user"], h["name"], h["chat_id"]) for h in frame["raised_hands"]] == [
-        ("bo", "Bo", "")
+    assert [(h["user"], h["name"], h["chat_id"], h["alias"]) for h in frame["raised_hands"]] == [
+        ("bo", "Bo", "", "")
     ]
     raw_redis.publish("nx:ch:supervisor", json.dumps({"kind": "hand_lowered", "user": "bo"}))
     await view.until(lambda f: f["raised_hands"] == [])
+    raw_redis.publish(
+        "nx:ch:supervisor",
+        json.dumps({"kind": "raised_hand", "user": "anna", "chat_id": "4fe2"}),
+    )
+    frame = await view.until(lambda f: bool(f["raised_hands"]))
+    assert [(h["chat_id"], h["alias"]) for h in frame["raised_hands"]] == [("4fe2", "Besökare 4F")]
 
 
 async def test_callbacks_show_a_dash_without_a_provider(redis_url: str, staff_file: Path) -> None:
