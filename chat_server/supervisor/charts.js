@@ -222,7 +222,8 @@ export function columnChart(container, categories, series, title) {
     for (const tick of ticks) {
       svg.append(svgEl("line", { x1: left, y1: yOf(tick), x2: width - right, y2: yOf(tick),
         class: tick === 0 ? "axis" : "grid" }));
-      svg.append(svgEl("text", { x: left - 6, y: yOf(tick) + 4, class: "tick", "text-anchor": "end" }, String(tick)));
+      svg.append(svgEl("text", { x: left - 6, y: yOf(tick) + 4, class: "tick y-tick", "text-anchor": "end" },
+        String(tick)));
     }
     const groupW = plotW / Math.max(1, categories.length);
     const barW = Math.max(1, Math.min(36, (groupW * 0.8) / series.length));
@@ -240,7 +241,7 @@ export function columnChart(container, categories, series, title) {
         svg.append(bar);
         const short = cellText(s.cells[i]);
         if (value !== 0 && textWidth(svg, short, "tick") <= barW + 2) {
-          svg.append(svgEl("text", { x: x + (barW - 1) / 2, y: topPad + plotH - h - 4, class: "tick",
+          svg.append(svgEl("text", { x: x + (barW - 1) / 2, y: topPad + plotH - h - 4, class: "tick column-value",
             "text-anchor": "middle" }, short));
         }
       });
@@ -276,7 +277,8 @@ export function stepChart(container, points, title) {
     for (const tick of ticks) {
       svg.append(svgEl("line", { x1: left, y1: yOf(tick), x2: left + plotW, y2: yOf(tick),
         class: tick === 0 ? "axis" : "grid" }));
-      svg.append(svgEl("text", { x: left - 6, y: yOf(tick) + 4, class: "tick", "text-anchor": "end" }, String(tick)));
+      svg.append(svgEl("text", { x: left - 6, y: yOf(tick) + 4, class: "tick y-tick", "text-anchor": "end" },
+        String(tick)));
     }
     if (points.length) {
       const t0 = points[0][0], t1 = Math.max(points[points.length - 1][0], t0 + 1);

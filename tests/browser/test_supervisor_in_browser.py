@@ -209,6 +209,11 @@ async def test_withheld_values_are_labelled_and_labels_fit(
         assert await topics.locator("svg rect.bar.withheld").count() == await withheld.count()
         await expect(topics.locator(".chart-key")).to_contain_text("Streckad stapel")
         await expect(page.locator("#chart-weeks .chart-key")).to_contain_text("färre än 5")
+        for chart in ("chart-weeks", "chart-hours"):  # the value axis reaches the tallest column
+            ticks = await page.locator(f"#{chart} text.y-tick").all_text_contents()
+            values = await page.locator(f"#{chart} text.column-value").all_text_contents()
+            tops = [int(v) for v in values if v.isdigit()]
+            assert tops and max(int(t) for t in ticks) >= max(tops), chart
         charts = ("chart-weeks", "chart-wait", "chart-topics", "chart-outcomes", "chart-hours")
         for chart in charts:
             assert await svg_overflow(page, chart) == [], chart
