@@ -13,7 +13,7 @@ from typing import Any
 
 from .flood import flood_table
 from .plan import FULL, QUICK
-from .report import spike_table, table
+from .report import sealing_line, spike_table, table
 from .runner import PHASES, run_bench
 
 
@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table(results))
     except (KeyError, IndexError, TypeError) as missing:
         print(f"(no table: figure {missing} is missing)")
+        if "sealing" in results:
+            print(sealing_line(results))
     if "spike" in results:
         print()
         print(spike_table(results["spike"]))

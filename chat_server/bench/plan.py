@@ -58,6 +58,8 @@ class BenchPlan:
     spike_watchers: int = 80
     spike_plateaus: tuple[int, ...] = (100, 1000, 5000)
     spike_plateau_s: float = 3.0
+    # Sealing: seal/open of a message text timed in-process, best of 5 × this many.
+    sealing_rounds: int = 20000
 
     def __post_init__(self) -> None:
         if self.bots < max(self.consoles, self.claims, self.spike_takers + self.spike_watchers):
@@ -98,4 +100,5 @@ QUICK = replace(
     spike_watchers=6,
     spike_plateaus=(30, 100, 300),
     spike_plateau_s=1.0,
+    sealing_rounds=2000,
 )

@@ -236,7 +236,29 @@ def table(results: dict[str, Any]) -> str:
     ]
     for name, t in results["targets"].items():
         lines.append(f"  {'met    ' if t['met'] else 'MISSED '} {name}: {t['value']}")
+    if "sealing" in results:
+        lines += ["", sealing_line(results)]
     return "\n".join(lines)
+
+
+def sealing_line(results: dict[str, Any]) -> str:
+    """The cost of sealing against the server CPU per message at the highest fixed rate."""
+    s = results["sealing"]
+    line = (
+        f"Sealing ({s['text_chars']} characters, AES-256-GCM): seal {s['seal_us']} µs, open "
+        f"{s['open_us']} µs, a chat's key {s['derive_chat_key_us']} µs once per instance"
+    )
+    steps = results.get("latency", {}).get("nexus", {}).get("fixed", [])
+    if steps:
+        step = max(steps, key=lambda st: st["rate_per_s"])
+        per_message = server_cpu_us(step["cpu"])
+        if per_message > 0:
+            share = (s["seal_us"] + s["open_us"]) / per_message
+            line += (
+                f"; one seal + one open is {share:.1%} of the server's {per_message:.0f} µs "
+                f"per message at {step['rate_per_s']} msg/s"
+            )
+    return line
 
 
 def spike_table(spike: dict[str, Any]) -> str:

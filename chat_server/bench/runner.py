@@ -33,6 +33,7 @@ from .profile import hot_spots, profiled
 from .reconnect import run_reconnect
 from .report import git_state, machine_info, ratios, targets
 from .rigs import bare_rig, nexus_rig
+from .sealing_cost import measure_sealing
 from .spike import SPIKE_ENV, run_spike
 from .wsclient import login
 
@@ -40,7 +41,7 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 BUSY_LOAD_PER_CORE = 0.5
 PROFILED_PHASES = ("nexus-latency", "nexus-idle-connections", "nexus-reconnect")
 SUPERVISOR = "bench-supervisor"
-PHASES = ("latency", "bare-memory", "capacity", "spike", "flood")
+PHASES = ("sealing", "latency", "bare-memory", "capacity", "spike", "flood")
 
 
 @dataclass
@@ -254,6 +255,12 @@ async def nexus_capacity_phases(bench: Bench, results: dict[str, Any], staff: Pa
         server.stop()
 
 
+async def sealing_phase(bench: Bench, results: dict[str, Any]) -> None:
+    """The cost of sealing chat text, timed in this process (bench/sealing_cost.py)."""
+    bench.phase("sealing: seal and open a message text")
+    results["sealing"] = measure_sealing(bench.plan.sealing_rounds)
+
+
 async def spike_phase(bench: Bench, results: dict[str, Any], staff: Path, password: str) -> None:
     """The media spike on two fresh instances (chat_server/bench/spike.py)."""
     plan = bench.plan
@@ -347,6 +354,7 @@ async def run_bench(
             # A phase that fails is recorded and the next one still runs: a partial result
             # says more than none (and the exit status says it is partial).
             phases = {
+                "sealing": functools.partial(sealing_phase, bench, results),
                 "latency": functools.partial(latency_phases, bench, results, staff, password),
                 "bare-memory": functools.partial(bare_memory_phase, bench, results),
                 "capacity": functools.partial(nexus_capacity_phases, bench, results, staff),

@@ -186,6 +186,7 @@ def test_quick_benchmark_runs_and_finds_no_delivery_fault(tmp_path: Path) -> Non
     assert (spike["lost"], spike["disconnected"], spike["refusals"]) == (0, 0, {}), spike
     assert spike["takes"] > 0 and spike["position_staleness"]["pairs"] > 0, spike
     assert [p["waiting"] for p in spike["plateaus"]] and "Media spike:" in run.stdout
+    assert results["sealing"]["seal_us"] > 0 and "Sealing (" in run.stdout
     flood = results["flood"]  # rates and times are machine-bound: only that it worked
     assert flood["configured_per_min"] == 20 and flood["bits_reached"] >= 10, flood
     assert len(flood["real_visitors"]) == 2 and flood["bot_failures"] == 0, flood
