@@ -47,11 +47,28 @@ function line(chat, sender, text, { cls = "", ts = Date.now() } = {}) {
   body.className = "msg-text";
   body.textContent = text;
   item.append(head, body);
-  const log = chat.log;
-  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
-  log.append(item);
-  if (atBottom || sender !== "visitor") log.scrollTop = log.scrollHeight;
+  chat.log.append(item);
+  if (chat.stick || sender !== "visitor") scrollToEnd(chat);
   return item;
+}
+
+/* The log follows new lines while it is scrolled to its end (chat.stick, kept by its scroll
+   events), and always for one's own lines. The scroll waits for the next frame, once per pane:
+   appending a line never forces a layout, so a burst of lines costs one layout. */
+function scrollToEnd(chat) {
+  if (chat.scrollQueued) return;
+  chat.scrollQueued = true;
+  requestAnimationFrame(() => {
+    chat.scrollQueued = false;
+    chat.log.scrollTop = chat.log.scrollHeight;
+  });
+}
+
+function followScroll(chat) {
+  const log = chat.log;
+  log.addEventListener("scroll", () => {
+    chat.stick = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  }, { passive: true });
 }
 
 function confirmLine(chat, clientId, seq, ts) {
@@ -336,7 +353,7 @@ export function openChat(info) {
     outcome: new Set(), outcomeState: "", // "" | pending | saving | saved | failed
     lastVisitorTs: Date.now(), // for "the visitor has been silent for N min"
     enqueuedMs: info.enqueued_ms || 0, takenMs: 0, endedMs: 0,
-    online: true, typing: false, left: false,
+    online: true, typing: false, left: false, stick: true, scrollQueued: false,
     waitedNode: node.querySelector(".waited"), durationNode: node.querySelector(".duration"),
   };
   chats.set(chat.id, chat);
@@ -345,6 +362,7 @@ export function openChat(info) {
   updateTab(chat);
   fillOutcomes(chat);
   wire(chat);
+  followScroll(chat);
   $("tabs").append(tab);
   $("chats").append(node);
   $("context").append(context);
