@@ -301,6 +301,9 @@ export function stepChart(container, points, title) {
         const x = Math.min(Math.max(xOf(ms), left + clockW / 2), left + plotW - clockW / 2);
         svg.append(svgEl("text", { x, y: height - 8, class: "tick", "text-anchor": "middle" }, clockTime(ms)));
       }
+    } else {
+      svg.append(svgEl("text", { x: left + plotW / 2, y: topPad + plotH / 2, class: "value",
+        "text-anchor": "middle" }, t("chart.no_samples")));
     }
     finish(svg, width, height);
   };
