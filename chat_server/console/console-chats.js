@@ -46,7 +46,10 @@ function line(chat, sender, text, { cls = "", ts = Date.now() } = {}) {
   const body = document.createElement("span");
   body.className = "msg-text";
   body.textContent = text;
-  item.append(head, body);
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  bubble.append(head, body);
+  item.append(bubble);
   chat.log.append(item);
   if (chat.stick || sender !== "visitor") scrollToEnd(chat);
   return item;
