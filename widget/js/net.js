@@ -1,12 +1,8 @@
-// Talking to the chat server: JSON over fetch (no credentials, no referrer) and the visitor
-// WebSocket with reconnects. Every request goes to the one chat server origin.
+// JSON over fetch (no credentials, no referrer) and the visitor WebSocket with reconnects.
 
 const RECONNECT_MS = [500, 1000, 2000, 4000, 8000];
 
-/**
- * GET or POST JSON. Resolves to {status, data}: status 0 when the server could not be reached
- * (data null), data null when the body is not JSON. Never rejects.
- */
+// Resolves to {status, data}; status 0 = unreachable, data null = not JSON. Never rejects.
 export async function requestJson(url, body) {
   const init = { credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" };
   if (body !== undefined) {
@@ -24,18 +20,14 @@ export async function requestJson(url, body) {
   try {
     data = await response.json();
   } catch {
-    // Not JSON (e.g. a 404 page): the status says enough.
+    // not JSON: the status says enough
   }
   return { status: response.status, data };
 }
 
-/** Resolve after `ms` milliseconds. */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * One visitor WebSocket at a time. `events.frame(frame)` gets every parsed frame;
- * `events.closed(event, opened)` is told when a socket closes (not after stop()).
- */
+// One socket at a time; events.frame(frame), events.closed(event, opened) (not after stop()).
 export class Connection {
   constructor(url, events) {
     this.url = url;
@@ -45,7 +37,7 @@ export class Connection {
     this.timer = 0;
   }
 
-  /** Open a socket whose first frame is `hello()` (called at open, so a resume is current). */
+  // hello() is called at open, so a resume carries the current last_seq.
   open(hello) {
     clearTimeout(this.timer);
     this.hello = hello;
@@ -79,7 +71,6 @@ export class Connection {
     };
   }
 
-  /** Try again after the next back-off delay (0.5, 1, 2, 4, 8, 8… s); returns the attempt. */
   retry(hello) {
     const delay = RECONNECT_MS[Math.min(this.attempts, RECONNECT_MS.length - 1)];
     this.attempts += 1;
@@ -92,20 +83,17 @@ export class Connection {
     return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
   }
 
-  /** Send a frame if the socket is open; false otherwise. */
   send(frame) {
     if (!this.isOpen) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
   }
 
-  /** Wait until the socket has handed every queued byte to the network, up to `limitMs`. */
   async flush(limitMs) {
     const until = performance.now() + limitMs;
     while (this.ws && this.ws.bufferedAmount > 0 && performance.now() < until) await sleep(5);
   }
 
-  /** Close without reconnecting or reporting. */
   stop() {
     clearTimeout(this.timer);
     const ws = this.ws;
@@ -116,16 +104,13 @@ export class Connection {
       try {
         ws.close(1000);
       } catch {
-        // Already closed.
+        // already closed
       }
     }
   }
 }
 
-/**
- * End a chat whose socket is not open (e.g. while reconnecting): open a new socket, resume with
- * `token` and end the chat at once (`quick`: as a quick exit). Resolves after `limitMs` at most.
- */
+// End a chat whose socket is not open (reconnecting): resume on a new socket and end at once.
 export function endWithToken(url, token, limitMs, quick = true) {
   return new Promise((resolve) => {
     let ws;
