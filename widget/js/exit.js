@@ -1,10 +1,4 @@
-// Quick exit ("Lämna snabbt"): the button, or Shift pressed three times within five seconds
-// anywhere on the page (as GOV.UK's "Exit this page"; Shift held for a capital letter does not
-// count). The page is hidden in the very event of the click or key press, before anything goes
-// over the network; then the chat ends on the server, the widget and everything it stored are
-// removed, the current history entry is rewritten to a neutral address and the page replaced by
-// a neutral site. Each Shift press fills one of three dots next to "Lämna snabbt" and is
-// announced. Esc never exits (it only minimises the panel). What it cannot erase: docs/widget.md.
+// Quick exit: the button or Shift x3 in 5 s; the page is hidden before any network (docs/widget.md).
 
 import { tr } from "./i18n.js";
 import * as storage from "./storage.js";
@@ -13,7 +7,6 @@ const SHIFT_PRESSES = 3;
 const SHIFT_WINDOW_MS = 5000;
 const LEAVE_WAIT_MS = 150; // longest wait for the end frame to leave before navigating
 
-/** Listen for the triple Shift on the whole page, showing and announcing each press. */
 export function installQuickExit(ctx) {
   let presses = [];
   let combined = false; // Shift was held for another key (a capital letter): not a press
@@ -46,7 +39,6 @@ export function installQuickExit(ctx) {
   }, { capture: true, signal: ctx.signal });
 }
 
-/** Hide everything on the page at once: no paint of the chat or the page after this. */
 function hidePage(ctx) {
   for (const node of [document.documentElement, ctx.host]) {
     node.style.setProperty("visibility", "hidden", "important");
@@ -54,7 +46,6 @@ function hidePage(ctx) {
   }
 }
 
-/** Leave now. The page is hidden first, then the end frame is sent, all in this event. */
 export async function quickExit(ctx) {
   if (ctx.exiting) return;
   ctx.exiting = true;
@@ -69,7 +60,7 @@ export async function quickExit(ctx) {
   try {
     history.replaceState(null, "", ctx.opts.exitPath);
   } catch {
-    // A cross-origin or invalid path: the entry is replaced by the navigation below anyway.
+    // invalid path: the navigation below replaces the entry anyway
   }
   await leaving;
   window.location.replace(ctx.opts.exitUrl);
