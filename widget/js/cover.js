@@ -1,23 +1,16 @@
-// "Någon kommer" (someone is coming): the button in the header, or Ctrl+Alt+H anywhere on the
-// page, puts a harmless screen in the widget's place in the very same event, before anything
-// goes over the network, and then tells the counsellor (not_alone) without a word to the
-// visitor. The chat stays open underneath; what the counsellor writes meanwhile neither shows
-// nor notifies (no sound, title, badge or announcement) and is there when the visitor comes
-// back, with the same chord or the cover's plain "Tillbaka" link. Unlike quick exit, nothing
-// ends. The cover is chosen by the embed's data-cover (docs/widget.md).
+// "Någon kommer": a harmless cover in the same event, before any network; the chat goes on (docs/widget.md).
 
 import { h, toggle } from "./dom.js";
 import { translate } from "./i18n.js";
 
 const COVERS = ["neutral", "hidden"];
 
-/** Ctrl+Alt+H, not AltGr (which reports Ctrl+Alt too) and not with Shift or Meta. */
+// Ctrl+Alt+H, not AltGr (which reports Ctrl+Alt too).
 export function isCoverChord(event) {
   return event.code === "KeyH" && event.ctrlKey && event.altKey && !event.shiftKey
     && !event.metaKey && !event.getModifierState?.("AltGraph") && !event.repeat;
 }
 
-/** Build the cover (hidden) into the widget and listen for the chord. */
 export function installCover(ctx) {
   const kind = COVERS.includes(ctx.opts.cover) ? ctx.opts.cover : "neutral";
   const heading = h("h2", { id: "nc-cover-title", tabindex: "-1", text: "cover_title" });
