@@ -1,7 +1,4 @@
-// Translations live in widget/i18n/<code>.json (one file per language) and are listed in
-// widget/i18n/index.json with their native name and direction. Missing keys fall back to
-// Swedish, then to the few built-in strings below (used when no file could be loaded at all,
-// e.g. the chat server is down but the script came from the browser cache).
+// widget/i18n/<code>.json, listed in index.json. Missing keys: Swedish, then BUILT_IN (no file loaded).
 
 const BUILT_IN = {
   launcher: "Chatta med Nexus / Chat with Nexus",
@@ -31,13 +28,11 @@ export const i18n = {
   languages: [{ code: "sv", name: "Svenska", dir: "ltr" }],
 };
 
-/** The text for `key` in the current language with {name} placeholders filled in. */
 export function tr(key, vars) {
   const text = i18n.dict[key] ?? i18n.fallback[key] ?? BUILT_IN[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars?.[name] ?? ""));
 }
 
-/** Re-translate `root` and every marked node under it (text and aria-label). */
 export function translate(root) {
   const nodes = [...root.querySelectorAll("[data-i18n], [data-i18n-label], [data-texts]")];
   if (root.dataset) nodes.push(root);
@@ -76,19 +71,17 @@ const validEntry = (e) => typeof e?.code === "string" && typeof e.name === "stri
 const validDictionary = (d) => typeof d?._meta?.reviewed === "boolean" && !Array.isArray(d)
   && Object.entries(d).every(([key, value]) => key === "_meta" || typeof value === "string");
 
-/** Load the language index; on failure keep the built-in one-language list. */
 export async function loadIndex(base) {
   try {
     const index = await fetchJson(`${base}i18n/index.json`);
     const entries = Array.isArray(index.languages) ? index.languages.filter(validEntry) : [];
     if (entries.length) i18n.languages = entries;
   } catch {
-    // Keep the built-in list: Swedish only.
+    // keep Swedish only
   }
   return i18n.languages;
 }
 
-/** Fetch one language's dictionary (cached); null when it cannot be loaded. */
 export async function fetchLanguage(base, code) {
   if (!cache.has(code)) {
     cache.set(code, fetchJson(`${base}i18n/${encodeURIComponent(code)}.json`)
@@ -99,7 +92,6 @@ export async function fetchLanguage(base, code) {
   return dict;
 }
 
-/** Make `code` the current language (with Swedish as the fallback for missing keys). */
 export async function useLanguage(base, code) {
   const [dict, swedish] = await Promise.all([fetchLanguage(base, code), fetchLanguage(base, "sv")]);
   const known = i18n.languages.find((language) => language.code === code);
@@ -111,13 +103,10 @@ export async function useLanguage(base, code) {
   return true;
 }
 
-/** The code a chat in `code` is routed with (`routes_as`, else the code itself). */
 export const routingCode = (code) => i18n.languages.find((l) => l.code === code)?.routes_as || code;
 
-/** The languages one can chat in: those that are not a form of another. */
 export const chatLanguages = () => i18n.languages.filter((l) => !l.routes_as);
 
-/** Pick the starting language: the stored choice, the embed's data-lang, the page's, or sv. */
 export function pickLanguage(...wanted) {
   const codes = i18n.languages.map((language) => language.code);
   for (const code of wanted) {
@@ -128,7 +117,6 @@ export function pickLanguage(...wanted) {
   return codes[0] || "sv";
 }
 
-/** "5 minutes" in the current language, rounded up to whole minutes (at least one). */
 export function minutes(seconds) {
   const count = Math.max(1, Math.ceil(seconds / 60));
   try {
@@ -142,7 +130,7 @@ export function minutes(seconds) {
   }
 }
 
-/** A date and time in Swedish time, written the current language's way. */
+// Swedish time, the current language's way.
 export function when(value, withDate = true) {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return "";
@@ -157,7 +145,6 @@ export function when(value, withDate = true) {
   }
 }
 
-/** A calendar date (YYYY-MM-DD) as "måndag 9 juni" in the current language. */
 export function day(isoDate) {
   const [year, month, dayOfMonth] = isoDate.split("-").map(Number);
   const date = new Date(Date.UTC(year, month - 1, dayOfMonth, 12));
