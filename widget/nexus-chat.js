@@ -1,9 +1,4 @@
-/* nexus-chat widget loader: anonymous chat with Nexus, Uppsala kommun.
- * Embed with one tag (options as data attributes, all optional; see docs/widget.md):
- *   <script src="https://chat.example/widget/nexus-chat.js" data-lang="sv" defer></script>
- * This classic script only reads its options and, when the page is idle, loads the widget's
- * modules (widget/js/*.js) from the same directory. Nothing inline, so it runs under a strict Content-Security-Policy.
- * No cookies, no localStorage, no IndexedDB; nothing is requested from any third party. */
+/* nexus-chat widget loader (Nexus, Uppsala kommun); embedding: docs/widget.md. Nothing inline (strict CSP). */
 (() => {
   "use strict";
   const script = document.currentScript;
@@ -35,9 +30,7 @@
     kiosk: flag(data.kiosk),
     kioskIdleS: Number(data.kioskIdleS) > 0 ? Number(data.kioskIdleS) : 180,
   };
-  // The host page pays for this file only: the widget's modules, styles and texts are fetched
-  // once the page has loaded and the browser is idle, so they never compete with the page.
-  // A chat to resume (this tab's entry, see js/storage.js) or data-open loads them at once.
+  // The rest loads when the page is idle; at once for a chat to resume or data-open.
   let loading = false;
   const load = () => {
     if (loading) return;
