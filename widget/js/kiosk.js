@@ -1,8 +1,4 @@
-// Kiosk mode (data-kiosk; /chatt?kiosk=1), for a device shared at a meeting point: after a chat
-// ("Ny chatt"), quick exit, or data-kiosk-idle-s seconds untouched, the widget starts clean in
-// the same page: the chat ends, storage is cleared, the widget is removed and built anew, no
-// history entry is added. The reset needs no network, so a server that is down still gets a
-// clean start (the "unavailable" screen), which asks again until it answers. docs/widget.md.
+// Kiosk mode: a shared device starts clean in the same page, with no network needed (docs/widget.md).
 
 import * as storage from "./storage.js";
 
@@ -12,7 +8,6 @@ const RETRY_MAX_MS = 15000;
 const GRACE_MAX_MS = 30000; // "Är du kvar?" stays this long (at most) before the reset
 let pageTitle = null;
 
-/** Watch for idleness and unreachability; give ctx its `kioskReset(leaving?)`. */
 export function installKiosk(ctx) {
   if (pageTitle === null) pageTitle = document.title;
   const idleMs = ctx.opts.kioskIdleS * 1000;
