@@ -1,6 +1,4 @@
-// Flood control's proof of work (docs/protocol.md §6a): the counter n for which
-// SHA-256(challenge + ":" + n) starts with `bits` zero bits. WebCrypto in parallel batches,
-// giving the page back every 25 ms (no worker: it would have to come from the host's origin).
+// Proof of work (docs/protocol.md §6a); no worker: it would have to come from the host's origin.
 
 const encoder = new TextEncoder();
 
@@ -13,10 +11,9 @@ const zeroBits = (buffer) => {
   return bits;
 };
 
-/** Whether this browser can solve challenges (WebCrypto needs a secure context). */
+// WebCrypto needs a secure context.
 export const canSolve = () => Boolean(globalThis.crypto?.subtle);
 
-/** The solving counter as a string, or "" once `cancelled()` is true. */
 export async function solve(challenge, bits, cancelled = () => false) {
   let next = 0;
   let paused = performance.now();
