@@ -1,7 +1,4 @@
-// The chat screen (waiting, active, ended) and the visitor side of the protocol
-// (docs/protocol.md): start or resume, messages matched by client_id and de-duplicated by seq,
-// typing, reconnects with resume, and a calm state for every failure. What the visitor wrote is
-// never lost: a refused or unsent message goes back into the input.
+// The chat screen and the visitor side of docs/protocol.md. A refused or unsent message goes back into the input.
 
 import { h, setText, toggle } from "./dom.js";
 import { installFeedback } from "./feedback.js";
@@ -36,7 +33,6 @@ export function createChat(ctx) {
   const waitbox = h("div", { class: "waitbox" }, position, estimate,
     h("p", { text: "waiting_hint" }), callbackOffer(ctx, "callback_overflow_text", () => s.overflow),
     alternatives());
-  // The transcript is a live region (role=log): screen readers read each new line once.
   const log = h("ol", { class: "log" });
   const logbox = h("div", { class: "logbox", role: "log", "aria-live": "polite", tabindex: "0",
     label: "log_label" }, log);
@@ -117,8 +113,7 @@ export function createChat(ctx) {
     translate(form);
   }
 
-  // While the widget is covered ("Någon kommer") the other side's lines wait, unseen and
-  // unannounced, until the visitor comes back (reveal).
+  // Covered ("Någon kommer"): the other side's lines wait, unannounced, until reveal.
   function showLine(sender, text) {
     if (ctx.covered && sender !== "visitor") s.held.push([sender, text]);
     else addLine(sender, text);
@@ -225,7 +220,7 @@ export function createChat(ctx) {
         toggle(typing, s.mode === "active" && frame.active === true && !ctx.covered);
         break;
       case "ended":
-        // The server may still send a `feedback` offer, then closes the socket itself.
+        // a `feedback` offer may follow; the server closes
         finish({ counsellor: "ended_counsellor", visitor: "ended_visitor" }[frame.by]
           || "ended_system", true);
         break;
@@ -298,7 +293,6 @@ export function createChat(ctx) {
       const attempt = conn.retry(resumeHello);
       ctx.notice(attempt > 3 ? "reconnecting_long" : "reconnecting");
     } else {
-      // Never got a welcome: the server is unreachable or refused the start.
       s.mode = "idle";
       ctx.reachable = opened;
       ctx.show("unavailable");
@@ -401,7 +395,7 @@ export function createChat(ctx) {
     ctx.show(ctx.entryScreen());
   }
 
-  /** Quick exit: tell the server now (synchronously), resolve once it has left or `limitMs`. */
+  // Quick exit: the end frame is sent synchronously.
   function quickEnd(limitMs) {
     clearTimeout(s.typingTimer);
     if (s.mode === "ended" || s.mode === "idle") return Promise.resolve();
