@@ -1,6 +1,4 @@
-// Callback requests (issue 4): a form built from GET /api/callbacks/form, sent to
-// POST /api/callbacks; the status code shown once on success (never stored); checking and
-// cancelling with that code. Errors are shown next to their fields and in a summary.
+// Callback requests (docs/callbacks.md); the status code is shown once, never stored.
 
 import { h, setText, toggle, uid } from "./dom.js";
 import { chatLanguages, day, i18n, routingCode, tr, translate, when } from "./i18n.js";
@@ -15,7 +13,6 @@ const toMinutes = (hhmm) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3,
 const toHhmm = (total) =>
   `${String(Math.floor(total / 60)).padStart(2, "0")}:${String(total % 60).padStart(2, "0")}`;
 
-/** Times offered within a day: its start, every half hour in between, its end. */
 function slots(dayInfo) {
   const start = toMinutes(dayInfo.start);
   const end = toMinutes(dayInfo.end);
@@ -25,7 +22,6 @@ function slots(dayInfo) {
   return times.map(toHhmm);
 }
 
-/** One field with its label and an error line wired to it through aria-describedby. */
 function field(labelKey, control, hintKey) {
   const error = h("p", { id: uid("err"), class: "field-error", hidden: true });
   const hint = hintKey ? h("p", { id: uid("hint"), class: "hint", text: hintKey }) : null;
@@ -36,15 +32,13 @@ function field(labelKey, control, hintKey) {
   return { node, control, error };
 }
 
-/** The label of a choice the server offers: our translation, else the server's own text. */
 function choiceLabel(id, key, choice) {
   if (key in i18n.dict || key in i18n.fallback) return h("label", { for: id, text: key });
   const text = choice[`choice_${i18n.lang}`] || choice.choice_en || choice.choice_sv || choice.code;
   return h("label", { for: id }, text);
 }
 
-/** What we say if someone else answers the phone: one radio button per opening the server
- * offers, its default checked. Null when the server offers none (an older server). */
+// What we say if someone else answers; null when the server offers none.
 function openingField(config) {
   const choices = Array.isArray(config.openings) ? config.openings : [];
   if (!choices.length) return null;
@@ -190,7 +184,6 @@ function createForm(ctx) {
     toggle(summary, false);
   }
 
-  /** The error text in the current language: the server's own, ours, then English. */
   function errorText(error) {
     const kind = error.field.startsWith("window-") ? "window" : error.field;
     const ours = i18n.dict[`cb_err_${kind}_${error.code}`];
@@ -246,7 +239,7 @@ function createForm(ctx) {
     };
     parts.submit.disabled = true;
     let { status, data } = await requestJson(ctx.api("/api/callbacks"), body);
-    // 428: many requests at once; solve the challenge and send again (at most three rounds).
+    // 428: solve the challenge and send again (three rounds at most).
     for (let round = 0; status === 428 && data?.challenge && canSolve() && round < 3; round += 1) {
       summary.replaceChildren(h("p", { role: "status", text: "challenge_wait" }));
       translate(summary);
