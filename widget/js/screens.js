@@ -1,16 +1,13 @@
-// The screens around the chat: before it (pre-chat choices), when the chat is closed, and when
-// the service cannot be reached. Each returns {node, heading, refresh?, focusTarget?}.
+// Pre-chat, closed and unavailable screens: {node, heading, refresh?, focusTarget?}.
 
 import { h, setText, tel, toggle, uid } from "./dom.js";
 import { chatLanguages, i18n, minutes, routingCode, translate, when } from "./i18n.js";
 
-/** Topic codes shared with routing and statistics (docs/widget.md). */
 export const TOPICS = [
   "violence_close", "honour", "sex_for_compensation", "older_person", "worried_other",
   "professional", "other",
 ];
 
-/** A screen section with a focusable heading. */
 export function screen(name, headingKey) {
   const heading = h("h3", { id: uid(name), tabindex: "-1", text: headingKey });
   const node = h("section", { class: `screen ${name}`, "aria-labelledby": heading.id, hidden: true },
@@ -18,7 +15,6 @@ export function screen(name, headingKey) {
   return { node, heading };
 }
 
-/** The numbers a visitor must always be able to find: Kvinnofridslinjen, 112, Polisen. */
 export function alternatives() {
   return h("div", { class: "alternatives" },
     h("p", { class: "alt-heading", text: "alternatives_heading" }),
@@ -30,7 +26,6 @@ export function alternatives() {
         h("span", { text: "police_info" }))));
 }
 
-/** A callback offer; shown only when the server offers callbacks and `wanted()` agrees. */
 export function callbackOffer(ctx, textKey, wanted = () => true) {
   const node = h("div", { class: "offer", hidden: true },
     h("p", { text: textKey }),
@@ -42,14 +37,12 @@ export function callbackOffer(ctx, textKey, wanted = () => true) {
   return node;
 }
 
-/** The staff's notice from /api/status in the current language (English for the rest). */
 function noticeText(status) {
   const notice = status && status.notice;
   return notice ? notice[routingCode(i18n.lang)] || notice.en || notice.sv || "" : "";
 }
 
-/** Links to the privacy notice and the accessibility statement in the visitor's language,
- * opened in a new tab so the chat's tab keeps its page and history (docs/widget.md). */
+// A new tab, so the chat's tab keeps its page and history.
 export function legalLinks(ctx) {
   const link = (path, key) => h("a", { target: "_blank", rel: "noopener noreferrer",
     referrerpolicy: "no-referrer", "data-path": path, text: key });
@@ -140,7 +133,6 @@ export function createPrechat(ctx) {
     translate(node);
   }
 
-  /** Forget the choices made, for a new chat. */
   function reset() {
     for (const input of node.querySelectorAll("input")) input.checked = false;
     topic.value = "";
