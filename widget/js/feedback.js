@@ -1,5 +1,4 @@
-// The anonymous survey after an answered chat: the `feedback` frame's token and questions
-// (docs/protocol.md, docs/statistics.md §5), posted as {token, answers} to /api/feedback.
+// The anonymous survey after a chat (docs/protocol.md, docs/statistics.md §5).
 
 import { h, setText, uid } from "./dom.js";
 import { translate } from "./i18n.js";
@@ -29,7 +28,6 @@ function answer(q, fieldset) {
   return q.kind === "scale" && value !== null ? Number(value) : value;
 }
 
-/** Fill `container` with the survey for `token` (or empty it when there is none). */
 export function installFeedback(ctx, container, token, questions) {
   container.replaceChildren();
   if (typeof token !== "string" || !token || !Array.isArray(questions) || !questions.length) {
