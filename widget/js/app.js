@@ -1,6 +1,4 @@
-// The widget's shell: the launcher, the panel with its header (quick exit, language, discreet
-// mode), the screens, and the service status. Screens live in screens.js, chat.js and
-// callback.js; each gets the shared context `ctx` built here.
+// The shell: launcher, panel, header, screens, service status; every module gets `ctx` from here.
 
 import { createCallbackScreens } from "./callback.js";
 import { createChat } from "./chat.js";
@@ -12,14 +10,12 @@ import { requestJson } from "./net.js";
 import { createClosed, createPrechat, createUnavailable } from "./screens.js";
 import * as storage from "./storage.js";
 
-// Styles on the host element are set through the CSSOM (allowed under a strict CSP) and win
-// over the host page's stylesheets, which can otherwise reach the host element.
+// Set through the CSSOM (allowed under a strict CSP), winning over the host page's stylesheets.
 const HOST_STYLE = {
   all: "initial", display: "block", position: "static", transform: "none", filter: "none",
   contain: "none", opacity: "1", visibility: "visible",
 };
 
-/** Start the widget (called by nexus-chat.js with the options read from the script tag). */
 export async function start(opts) {
   const saved = storage.read();
   fetchLanguage(opts.base, opts.lang || "sv"); // warm the cache while the index loads
@@ -82,7 +78,7 @@ function buildShell(ctx) {
     class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "nc-panel",
     onclick: () => ctx.openPanel(launcher.getAttribute("aria-expanded") !== "true"),
   }, h("span", { class: "launcher-text", text: "launcher" }), h("span", { class: "badge", hidden: true }));
-  // Three dots beside "Lämna snabbt" fill with each Shift press (exit.js); not in its name.
+  // Shift-press dots (exit.js), not in the button's name.
   const steps = () => h("span", { class: "exit-steps", "aria-hidden": "true" },
     h("i"), h("i"), h("i"));
   const exitLabel = () => h("span", { text: "quick_exit" });
@@ -103,7 +99,6 @@ function buildShell(ctx) {
   langSelect.value = i18n.lang;
   const discreet = h("input", { type: "checkbox", id: "nc-discreet",
     onchange: () => ctx.setDiscreet(discreet.checked) });
-  // Larger text and high contrast: classes on the wrapper, kept in this tab's entry only.
   const viewBoxes = {};
   const viewKeys = [["bigtext", "larger_text_label"], ["contrast", "contrast_label"]];
   const views = viewKeys.map(([name, key]) => {
@@ -209,8 +204,7 @@ function buildShell(ctx) {
   };
   ctx.refreshStatus = async () => {
     const { status, data } = await requestJson(ctx.api("/api/status"));
-    // A failed fetch is either "down" or an answer without CORS headers (e.g. a server without
-    // /api/status): ask for a widget file, which is always served with CORS, to tell them apart.
+    // Down, or an answer without CORS? A widget file always has CORS: it tells them apart.
     ctx.reachable = status !== 0
       || (await requestJson(ctx.api("/widget/i18n/index.json"))).status !== 0;
     ctx.status = status === 200 && data ? data : null;
@@ -291,7 +285,7 @@ function setupPreferences(ctx) {
     ctx.save({ discreet: on });
     ctx.applyDiscreet();
   };
-  // Sound needs a user gesture to be allowed; the start button calls this. Discreet: never.
+  // Needs a user gesture (the start button). Discreet: never.
   ctx.prepareSound = () => {
     if (ctx.discreet || audio || !window.AudioContext) return;
     try {
@@ -300,8 +294,7 @@ function setupPreferences(ctx) {
       audio = null;
     }
   };
-  // A counsellor wrote or joined: outside discreet mode, a short soft tone and a title hint
-  // when the tab is in the background, and a count on the launcher when the panel is closed.
+  // A counsellor wrote or joined: badge; outside discreet mode a soft tone and title in the background.
   ctx.attention = () => {
     if (ctx.covered) return; // "Någon kommer": no badge, sound or title while covered
     if (ctx.panel.hidden) {
