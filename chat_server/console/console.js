@@ -220,7 +220,6 @@ async function start() {
   texts = standard?.texts ?? [];
   $("supervision").hidden = !me.supervisor;
   $("nav-live").hidden = !me.supervisor;
-  $("nav-audit").hidden = me.role !== "admin";
   $("nav-audit").hidden = me.role !== "admin"; // the audit log is for admins (docs/audit.md)
   connect();
   setInterval(() => send({ type: "wellbeing" }, { quiet: true }), WELLBEING_CHECK_MS);

@@ -57,7 +57,7 @@ async def test_visitor_and_counsellor_chat_in_the_browser(
         await visitor.get_by_role("button", name="Skicka").click()
         await chat.get_by_text("Hej, jag vill prata").wait_for()
 
-        await chat.get_by_label(re.compile("Meddelande")).fill("Hej! Jag heter Anna.")
+        await chat.get_by_label("Meddelande", exact=True).fill("Hej! Jag heter Anna.")
         await chat.get_by_role("button", name=re.compile("Skicka")).click()
         await visitor.get_by_text("Hej! Jag heter Anna.").wait_for()
 

@@ -115,7 +115,7 @@ async def test_someone_coming_covers_at_once_and_holds_the_counsellors_words(
 
     # The counsellor writes while the visitor is covered: it arrives, but nothing shows.
     before = await evaluate(visitor, STATE_JS)
-    await pane.get_by_label(re.compile("Meddelande")).fill("Är du okej?")
+    await pane.get_by_label("Meddelande", exact=True).fill("Är du okej?")
     await pane.get_by_role("button", name=re.compile("Skicka")).click()
     await pane.locator("li.msg.counsellor:not(.pending)", has_text="Är du okej?").wait_for()
     await asyncio.wait_for(arrived.wait(), 5)
