@@ -4,7 +4,6 @@ import { h, setText, toggle } from "./dom.js";
 import { installFeedback } from "./feedback.js";
 import { minutes, translate } from "./i18n.js";
 import { Connection, endWithToken } from "./net.js";
-import { canSolve, solve } from "./pow.js";
 import { alternatives, callbackOffer, screen } from "./screens.js";
 
 const TYPING_IDLE_MS = 3000;
@@ -267,14 +266,16 @@ export function createChat(ctx) {
 
   async function answerChallenge(frame) {
     const hello = s.hello;
-    if (!canSolve()) {
+    const pow = await import("./pow.js").catch(() => null); // fetched on the first challenge only
+    if (s.mode !== "connecting" || s.hello !== hello) return;
+    if (!pow?.canSolve()) {
       conn.stop();
       s.mode = "idle";
       ctx.show("unavailable");
       return;
     }
     ctx.notice("challenge_wait");
-    const solution = await solve(frame.challenge, frame.bits,
+    const solution = await pow.solve(frame.challenge, frame.bits,
       () => s.mode !== "connecting" || s.hello !== hello);
     // A pow_* error frame comes with a fresh challenge, which lands here again.
     if (solution) conn.send({ ...hello, challenge: frame.challenge, solution });
