@@ -3,7 +3,6 @@
 import { h, setText, toggle, uid } from "./dom.js";
 import { chatLanguages, day, i18n, routingCode, tr, translate, when } from "./i18n.js";
 import { requestJson } from "./net.js";
-import { canSolve, solve } from "./pow.js";
 import { TOPICS, screen } from "./screens.js";
 
 const WIDGET_MAX_WINDOWS = 3;
@@ -240,11 +239,13 @@ function createForm(ctx) {
     parts.submit.disabled = true;
     let { status, data } = await requestJson(ctx.api("/api/callbacks"), body);
     // 428: solve the challenge and send again (three rounds at most).
-    for (let round = 0; status === 428 && data?.challenge && canSolve() && round < 3; round += 1) {
+    for (let round = 0; status === 428 && data?.challenge && round < 3; round += 1) {
+      const pow = await import("./pow.js").catch(() => null); // fetched on the first 428 only
+      if (!pow?.canSolve()) break;
       summary.replaceChildren(h("p", { role: "status", text: "challenge_wait" }));
       translate(summary);
       toggle(summary, true);
-      const solution = await solve(data.challenge, data.bits);
+      const solution = await pow.solve(data.challenge, data.bits);
       ({ status, data } = await requestJson(ctx.api("/api/callbacks"),
         { ...body, challenge: data.challenge, solution }));
     }
