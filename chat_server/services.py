@@ -72,9 +72,9 @@ class Services:
     console_handlers: dict[str, ConsoleHandler] = field(default_factory=dict)
     end_hooks: list[EndHook] = field(default_factory=list)
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    flood: FloodGate | None = None  # set by build_services
     # The post-chat survey's questions (set by the supervisor feature; None: no survey offered)
     survey: Survey | None = None
-    flood: FloodGate | None = None  # set by build_services
 
     @property
     def redis_ok(self) -> bool:
