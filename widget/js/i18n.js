@@ -1,21 +1,22 @@
-// widget/i18n/<code>.json, listed in index.json. Missing keys: Swedish, then BUILT_IN (no file loaded).
+// widget/i18n/<code>.json, listed in index.json. Missing keys: Swedish, then BUILT_IN (no file
+// loaded: Swedish only, one language per screen).
 
 const BUILT_IN = {
-  launcher: "Chatta med Nexus / Chat with Nexus",
+  launcher: "Chatta med Nexus",
   launcher_discreet: "Chatt",
   title: "Chatta med Nexus",
   title_discreet: "Chatt",
-  quick_exit: "Lämna snabbt / Leave quickly",
-  close: "Stäng / Close",
-  unavailable_title: "Chatten fungerar inte just nu / The chat is not working right now",
-  unavailable_text: "Ring i stället / Call instead:",
+  quick_exit: "Lämna snabbt",
+  close: "Stäng",
+  unavailable_title: "Chatten fungerar inte just nu",
+  unavailable_text: "Ring i stället:",
   alternatives_heading: "",
   kvinnofrid_info: "",
   emergency: "112:",
-  police: "Polisen / Police:",
+  police: "Polisen:",
   police_info: "",
-  retry: "Försök igen / Try again",
-  danger: "I fara? Ring / In danger? Call",
+  retry: "Försök igen",
+  danger: "I fara? Ring",
 };
 
 const cache = new Map();
