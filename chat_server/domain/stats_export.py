@@ -49,6 +49,7 @@ from .stats import (
 # --- date ranges --------------------------------------------------------------------------
 
 MAX_EXPORT_DAYS: Final = 366
+DEFAULT_RANGE_DAYS: Final = 28  # the statistics page's first view: four weeks to today
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -96,6 +97,11 @@ def _parse_day(text: str, name_sv: str, name_en: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise problem from None
+
+
+def default_range(today: date) -> DateRange:
+    """The DEFAULT_RANGE_DAYS days ending ``today`` (the service's day, not the browser's)."""
+    return DateRange(today - timedelta(days=DEFAULT_RANGE_DAYS - 1), today)
 
 
 def parse_date_range(

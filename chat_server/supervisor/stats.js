@@ -6,11 +6,6 @@ import { bucket, codeName, levelRows, serverMessage } from "./labels.js";
 
 const $ = (id) => document.getElementById(id);
 
-function isoDay(date) {
-  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
-  return local.toISOString().slice(0, 10);
-}
-
 /* Fields of the report's total starting with `prefix:`, as chart items in report order. */
 function group(total, prefix, label) {
   return Object.keys(total).filter((f) => f.startsWith(`${prefix}:`))
@@ -85,9 +80,11 @@ function draw(report) {
     [{ name: t("stats.hours_series"), cls: "answered", cells: hours.map((h) => h.cell) }], t("stats.hours"));
 }
 
-async function load() {
+// The first view asks for the server's default range (four weeks to the service's today, in
+// its time zone); the fields then show it. The browser's clock may be on another day.
+async function load(first = false) {
   const start = $("start").value, end = $("end").value;
-  const query = `start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`;
+  const query = first ? "" : `start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`;
   $("csv-link").href = `/supervisor/api/stats.csv?${query}`;
   $("range-error").textContent = "";
   try {
@@ -95,6 +92,9 @@ async function load() {
     if (response.status === 401) { location.href = "/console/login"; return; }
     const data = await response.json();
     if (!response.ok) { $("range-error").textContent = serverMessage(data.message) || data.error; return; }
+    $("start").value = data.start;
+    $("end").value = data.end;
+    $("csv-link").href = `/supervisor/api/stats.csv?start=${data.start}&end=${data.end}`;
     draw(data);
     document.body.dataset.drawn = `${data.start}/${data.end}`;
   } catch {
@@ -104,9 +104,6 @@ async function load() {
 
 translatePage();
 wireLanguageSelect($("lang"));
-const today = new Date();
-$("end").value = isoDay(today);
-$("start").value = isoDay(new Date(today.getTime() - 27 * 86400000));
 $("range-form").addEventListener("submit", (event) => { event.preventDefault(); load(); });
 $("print-button").addEventListener("click", () => window.print());
-load();
+load(true);

@@ -35,6 +35,7 @@ from ..domain.stats import outcome_waits_for_counsellor
 from ..domain.stats_export import (
     DateRange,
     StatsRangeError,
+    default_range,
     export_fields,
     parse_date_range,
     range_report,
@@ -172,10 +173,12 @@ async def _range(
     await require_supervisor(request)
     supervision = request.app[SUPERVISION]
     store = supervision.stats
+    start, end = request.query.get("start"), request.query.get("end")
     try:
-        span = parse_date_range(
-            request.query.get("start", ""), request.query.get("end", ""), store.today()
-        )
+        if start is None and end is None:  # the page's first view: the service's own today
+            span = default_range(store.today())
+        else:
+            span = parse_date_range(start or "", end or "", store.today())
     except StatsRangeError as error:
         raise json_error(web.HTTPBadRequest, error.code, error.message) from None
     per_day = await read_range(store, supervision.archive, span.dates())

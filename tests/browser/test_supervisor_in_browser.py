@@ -142,6 +142,8 @@ async def test_the_statistics_page_draws_its_charts(
         )  # fmt: skip
     page = await signed_in_page(browser, sup, "sara")
     try:
+        # The browser's clock on another day: the page must count the service's today.
+        await page.clock.set_system_time(now / 1000 - 3 * 86400)
         await page.goto(f"{sup.url}/supervisor/stats")
         await has_text(page, "#s-offered", "10")
         assert await page.locator("#s-abandoned").inner_text() == "färre än 5"

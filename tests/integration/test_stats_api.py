@@ -195,6 +195,19 @@ async def test_a_full_year_is_the_longest_range(
     assert (status, body["error"]) == (400, "range_too_long")
 
 
+async def test_no_dates_mean_four_weeks_to_the_services_today(
+    sup: SupervisedServer, sara: aiohttp.ClientSession
+) -> None:
+    """Without start and end the range is the 28 days ending today in the service's time zone
+    (the page asks for it first: a browser's clock may be on another day)."""
+    today = sup.supervision.stats.today()
+    status, report, _ = await get(sara, f"{sup.url}/supervisor/api/stats")
+    assert status == 200
+    assert (report["start"], report["end"], report["days"]) == (
+        str(today - timedelta(days=27)), str(today), 28
+    )
+
+
 async def test_a_real_chat_end_is_counted_through_the_app(
     sup: SupervisedServer, raw_redis: redis.Redis
 ) -> None:
