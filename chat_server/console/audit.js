@@ -1,6 +1,7 @@
 /* The audit log page (admins): filter, a table of events newest first, "show older" paging.
    Reads GET /console/api/audit (docs/audit.md); every value is put in the page as text. */
 import { addStrings, locale, t, translatePage, wireLanguageSelect } from "/design/staff-i18n.js";
+import { showSignedIn } from "/design/staff-ui.js";
 import { STRINGS } from "./audit-strings.js";
 
 addStrings(STRINGS);
@@ -97,6 +98,7 @@ function fillKinds() {
 }
 
 translatePage();
+showSignedIn("admin"); // the server shows this page to admins only
 wireLanguageSelect(document.getElementById("lang"));
 fillKinds();
 form.addEventListener("submit", (event) => { event.preventDefault(); load(null); });

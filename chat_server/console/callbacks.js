@@ -5,7 +5,7 @@
 import {
   addStrings, lang, locale, t, translatePage, wireLanguageSelect,
 } from "/design/staff-i18n.js";
-import { wireMenus } from "/design/staff-ui.js";
+import { revealNav, wireMenus } from "/design/staff-ui.js";
 import { STRINGS } from "./console-strings.js";
 import { describe } from "./console-describe.js";
 const $ = (id) => document.getElementById(id);
@@ -240,6 +240,7 @@ async function start() {
   wireMenus();
   try { me = await api("/console/api/callbacks/me"); } catch (error) { fail(error); return; }
   $("me").textContent = me.name;
+  revealNav(me.role);
   for (const button of document.querySelectorAll("[data-outcome]")) {
     button.addEventListener("click", () => outcome(button.dataset.outcome));
   }

@@ -2,7 +2,7 @@
    and the dispatch of server frames to the chat panes (console-chats.js) and the side panels
    (console-panels.js). One language at a time (staff-i18n.js, docs/design.md). */
 import { addStrings, t, translatePage, wireLanguageSelect } from "/design/staff-i18n.js";
-import { wireMenus } from "/design/staff-ui.js";
+import { revealNav, wireMenus } from "/design/staff-ui.js";
 import { STRINGS } from "./console-strings.js";
 import { attention, enableDesktop, saveSettings, setBaseTitle, settings } from "./console-notify.js";
 import {
@@ -219,8 +219,7 @@ async function start() {
   me = profile ?? me; // without the API (an older server) the console still chats
   texts = standard?.texts ?? [];
   $("supervision").hidden = !me.supervisor;
-  $("nav-live").hidden = !me.supervisor;
-  $("nav-audit").hidden = me.role !== "admin"; // the audit log is for admins (docs/audit.md)
+  revealNav(me.role);
   connect();
   setInterval(() => send({ type: "wellbeing" }, { quiet: true }), WELLBEING_CHECK_MS);
 }

@@ -21,3 +21,26 @@ export function wireMenus(root = document) {
     for (const menu of menus) if (menu.open && !menu.contains(event.target)) menu.open = false;
   });
 }
+
+/* Every staff page has the same nav (docs/design.md). A link meant for some roles lists them
+   in data-nav-roles ("supervisor admin") and stays hidden until the page knows who is signed
+   in; the server refuses those pages to others anyway. */
+export function revealNav(role) {
+  for (const link of document.querySelectorAll("nav.app-nav [data-nav-roles]")) {
+    if (link.getAttribute("aria-current") !== "page") {
+      link.hidden = !link.dataset.navRoles.split(" ").includes(role);
+    }
+  }
+}
+
+/* For pages that do not otherwise ask who is signed in: the name in the app bar (#me) and the
+   nav for the role, from /console/api/me; without it the nav shows `fallbackRole`'s links. */
+export async function showSignedIn(fallbackRole) {
+  let me = null;
+  try {
+    const response = await fetch("/console/api/me", { credentials: "same-origin" });
+    if (response.ok) me = await response.json();
+  } catch { /* the page works without the name */ }
+  document.getElementById("me").textContent = me?.name ?? "";
+  revealNav(me?.role ?? fallbackRole);
+}

@@ -1,5 +1,6 @@
 /* Supervisor live view: one WebSocket to /ws/supervisor; the server pushes every change. */
 import { clockTime, t, translatePage, wireLanguageSelect } from "/design/staff-i18n.js";
+import { revealNav } from "/design/staff-ui.js";
 import { stepChart } from "./charts.js";
 import { bucket, codeName, levelRows, seconds, serverMessage } from "./labels.js";
 
@@ -28,6 +29,7 @@ function receive(frame) {
   if (frame.type === "hello") {
     csrf = frame.csrf;
     $("me").textContent = frame.name;
+    revealNav(frame.role);
   } else if (frame.type === "live") {
     clockOffsetMs = frame.now_ms - Date.now();
     latest = frame;

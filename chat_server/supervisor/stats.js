@@ -1,6 +1,7 @@
 /* Statistics page: fetch the report for a date range and draw it; every cell is already
    suppressed by the server ("<5", "x"), so nothing here can reveal a small count. */
 import { lang, t, translatePage, wireLanguageSelect } from "/design/staff-i18n.js";
+import { showSignedIn } from "/design/staff-ui.js";
 import { barChart, cellText, columnChart } from "./charts.js";
 import { bucket, codeName, levelRows, serverMessage } from "./labels.js";
 
@@ -107,3 +108,4 @@ wireLanguageSelect($("lang"));
 $("range-form").addEventListener("submit", (event) => { event.preventDefault(); load(); });
 $("print-button").addEventListener("click", () => window.print());
 load(true);
+showSignedIn("supervisor");

@@ -33,6 +33,9 @@ from .callback_api import CALLBACKS, CallbackService, window_json
 from .pages import CONSOLE_DIR
 
 WORKLIST_ROLES: Final = frozenset({Role.COUNSELLOR, Role.SUPERVISOR})
+WORKLIST_ONLY: Final = (
+    "Bara för stödpersoner och arbetsledare. / For counsellors and supervisors only."
+)
 _REQUEST_ID_RE: Final = re.compile(r"[0-9a-f]{24}")
 ALIAS_PLACEHOLDER: Final = "[alias]"  # the list never holds the alias itself
 
@@ -108,7 +111,7 @@ async def console_page(request: web.Request) -> web.StreamResponse:
     if staff is None:
         raise web.HTTPSeeOther("/console/login")
     if staff[0].role not in WORKLIST_ROLES:
-        raise web.HTTPForbidden(text="counsellors and supervisors only")
+        raise web.HTTPForbidden(text=WORKLIST_ONLY)
     return web.FileResponse(CONSOLE_DIR / "callbacks.html", headers={"Cache-Control": "no-store"})
 
 

@@ -34,6 +34,7 @@ WCAG22_AA_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 STAFF = {
     "anna": {"display_name": "Anna"},
     "ada": {"display_name": "Ada", "role": "admin"},
+    "siv": {"display_name": "Siv", "role": "supervisor"},
 }
 SEEDED_FAILURES = 55  # more than one page (50)
 
@@ -118,3 +119,43 @@ async def test_a_counsellor_is_turned_away(browser: Browser, server: RunningServ
         await page.get_by_text("Bara för administratörer.").wait_for()
     finally:
         await context.close()
+
+
+
+async def shown_nav(page: Page) -> list[str]:
+    """The names of the visible links of the page's nav, in order, once the page knows the
+    signed-in account (its name in the app bar)."""
+    await expect(page.locator("#me")).not_to_have_text("")
+    nav = page.locator("nav.app-nav")
+    return [name.strip() for name in await nav.locator("a:visible").all_inner_texts()]
+
+
+async def test_every_staff_page_has_the_same_nav_for_the_role(
+    browser: Browser, server: RunningServer
+) -> None:
+    """The nav is the same on every staff page: an admin gets the pages of admins (no work
+    list), a supervisor the work list and the supervisor pages, a counsellor two links."""
+    admin_links = ["Jourkonsol", "Läget nu", "Statistik", "Logg"]
+    page = await admin_page(browser, server)
+    try:
+        for path in ("/console/audit", "/supervisor/", "/supervisor/stats", "/console/"):
+            await page.goto(f"{server.url}{path}")
+            await expect(page.locator("#nav-audit")).to_be_visible()
+            assert await shown_nav(page) == admin_links, path
+    finally:
+        await page.context.close()
+    for user, links, paths in (
+        ("siv", ["Jourkonsol", "Återuppringningar", "Läget nu", "Statistik"],
+         ("/console/", "/console/callbacks", "/supervisor/", "/supervisor/stats")),
+        ("anna", ["Jourkonsol", "Återuppringningar"], ("/console/", "/console/callbacks")),
+    ):  # fmt: skip
+        context = await browser.new_context()
+        page = await context.new_page()
+        try:
+            await sign_in_to_console(page, server.url, user)
+            for path in paths:
+                await page.goto(f"{server.url}{path}")
+                await expect(page.locator("#nav-callbacks")).to_be_visible()
+                assert await shown_nav(page) == links, (user, path)
+        finally:
+            await context.close()
