@@ -47,10 +47,14 @@ def test_a_consult_names_a_colleague_a_reason_and_an_optional_note() -> None:
         ({"chat_id": "c1", "to": 7, "reason": "other"}, ErrorCode.INVALID_FIELD),
         ({"chat_id": "c1", "to": "bo", "reason": "other", "note": ["x"]}, ErrorCode.INVALID_FIELD),
         (
-            {"chat_id": "c1", "to": "bo", "reason": "other",
-             "note": "x" * (MAX_CONSULT_NOTE_CHARS + 1)},
+            {
+                "chat_id": "c1",
+                "to": "bo",
+                "reason": "other",
+                "note": "x" * (MAX_CONSULT_NOTE_CHARS + 1),
+            },
             ErrorCode.TEXT_TOO_LONG,
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_a_bad_consult_is_refused_with_a_code(fields: dict[str, Any], code: str) -> None:
