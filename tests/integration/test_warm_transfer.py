@@ -279,3 +279,20 @@ async def test_consult_refusals(pair: Pair) -> None:
     await bo.send(type="consult_answer", chat_id=chat_id, accept=True)  # still pending
     await bo.expect("chat_opened", chat_id=chat_id)
     await visitor.expect("state", transferred=True)
+
+
+async def test_a_colleague_who_filled_up_meanwhile_cannot_accept_but_can_decline(
+    pair: Pair,
+) -> None:
+    """Bo took another chat after the request and is full: his yes is target_at_capacity,
+    the consult stays pending, and his no still ends it."""
+    anna, bo = await pair.console(pair.a, "anna"), await pair.console(pair.b, "bo")
+    chat_id, _ = await pair.chat_for(anna)
+    await pair.chat_for(bo)
+    await consult(anna, chat_id)
+    await bo.expect("consult_request")
+    await pair.chat_for(bo)  # Bo (capacity 2) is now full
+    await bo.send(type="consult_answer", chat_id=chat_id, accept=True)
+    assert (await bo.expect("error"))["code"] == "target_at_capacity"
+    await bo.send(type="consult_answer", chat_id=chat_id, accept=False)
+    assert (await anna.expect("consult_result"))["result"] == "declined"
