@@ -37,6 +37,7 @@ from .web.idle_watch import IdleWatch
 from .web.queue_watch import QueueWatch
 from .web.security import error_barrier, security_headers
 from .web.supervisor import add_supervisor_routes
+from .web.warm_transfer import add_warm_transfer
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     add_audit_routes(app, settings)
     add_console_routes(app, settings=settings.console)
+    add_warm_transfer(app)
     callback_counts = None
     if settings.callbacks is not None:
         add_callback_routes(app, settings.callbacks)

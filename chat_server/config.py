@@ -61,6 +61,7 @@ class Settings:
     # Routing, opening hours and honest waiting (see docs/routing.md)
     relax_after_s: int = 60
     offer_timeout_s: int = 30
+    consult_timeout_s: int = 60  # a warm transfer's consult waits this long for an answer
     backup_after_s: int = 120
     routing_tick_s: float = 1.0
     opening_hours: str = ""  # empty: open all hours
@@ -190,6 +191,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         sweep_interval_s=read.number("NEXUS_SWEEP_INTERVAL_S", 5.0),
         relax_after_s=read.whole("NEXUS_RELAX_AFTER_S", 60),
         offer_timeout_s=read.whole("NEXUS_OFFER_TIMEOUT_S", 30),
+        consult_timeout_s=read.whole("NEXUS_CONSULT_TIMEOUT_S", 60, minimum=5, maximum=600),
         backup_after_s=read.whole("NEXUS_BACKUP_AFTER_S", 120),
         routing_tick_s=read.number("NEXUS_ROUTING_TICK_S", 1.0),
         opening_hours=env.get("NEXUS_OPENING_HOURS", ""),

@@ -376,6 +376,7 @@ export function openChat(info) {
   if (info.transferred_from) {
     line(chat, "system", t("console.transferred_from", { name: info.transferred_from }));
   }
+  if (info.consult_note) line(chat, "system", t("consult.note_line", { note: info.consult_note }));
   if (!info.ended) {
     app.send({ type: "note_get", chat_id: chat.id });
     app.send({ type: "backchannel_get", chat_id: chat.id });

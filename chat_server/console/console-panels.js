@@ -4,6 +4,7 @@ import { clockTime, duration, t } from "/design/staff-i18n.js";
 import { attention } from "./console-notify.js";
 import { chats, showAsk } from "./console-chats.js";
 import { describe } from "./console-describe.js";
+import { consultInstead, resetConsultChoice } from "./console-consult.js";
 
 const ALERT_MS = 15000;
 const REASONS = ["language", "topic", "capacity", "break", "other"];
@@ -275,6 +276,7 @@ export async function openTransfer(chatId) {
   } catch {
     $("transfer-error").textContent = t("console.transfer_no_staff");
   }
+  resetConsultChoice();
   $("transfer-dialog").showModal();
 }
 
@@ -300,6 +302,7 @@ function onTransferSubmit(event) {
     $("transfer-error").textContent = t("console.transfer_reason_missing");
     return;
   }
+  if (consultInstead(transferChatId, to, reason)) return; // warm: the chat stays until a yes
   const chat = chats.get(transferChatId);
   if (chat && app.send({ type: "transfer", chat_id: transferChatId, to, reason })) {
     chat.releasing = true;

@@ -14,6 +14,7 @@ import {
   receiveHand, removeOffer, renderQueue, renderQueuePage, showBreak, showOffer, transferFailed,
   wireQueue,
 } from "./console-panels.js";
+import { initConsult, receiveConsult } from "./console-consult.js";
 
 addStrings(STRINGS);
 
@@ -124,6 +125,7 @@ function onError(frame) {
 }
 
 function receive(frame) {
+  if (receiveConsult(frame)) return;
   if (receiveChatFrame(frame)) {
     if (frame.type === "chat_opened") {
       removeOffer(frame.chat_id);
@@ -210,6 +212,7 @@ async function start() {
   setBaseTitle(t("console.page_title"));
   initChats(shared);
   initPanels(shared);
+  initConsult({ ...shared, alertText });
   wireHeader();
   wireQueue();
   applyLayout();

@@ -35,6 +35,7 @@ from .vocabulary import TRANSFER_REASONS
 
 MAX_NOTE_CHARS: Final = 2000
 MAX_BACKCHANNEL_CHARS: Final = 2000
+MAX_CONSULT_NOTE_CHARS: Final = 500
 MAX_USERNAME_CHARS: Final = 32
 QUEUE_PAGE_SIZE: Final = 50
 """Waiting chats in one ``queue`` frame and in one ``queue_page`` answer."""
@@ -125,6 +126,24 @@ class AnswerHand:
 
 
 @dataclass(frozen=True, slots=True)
+class Consult:
+    """Ask colleague ``to`` to take the chat (warm transfer); ``note`` is staff-only."""
+
+    chat_id: str
+    to: str
+    reason: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultAnswer:
+    """The consulted colleague's answer: take the chat over, or not."""
+
+    chat_id: str
+    accept: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Bare:
     """A frame with nothing but its type (``wellbeing``, ``break_over``,
     ``outcomes_pending``)."""
@@ -148,6 +167,8 @@ CounsellorMessage = (
     | ChatText
     | RaiseHand
     | AnswerHand
+    | Consult
+    | ConsultAnswer
     | Bare
 )
 
@@ -173,6 +194,19 @@ def _offset(data: dict[str, Any]) -> int:
 
 def _username(data: dict[str, Any], name: str, *, required: bool) -> str:
     return string_field(data, name, limit=MAX_USERNAME_CHARS, required=required).strip().lower()
+
+
+def _consult(data: dict[str, Any]) -> Consult:
+    note = string_field(data, "note", limit=MAX_CONSULT_NOTE_CHARS * 4).strip()
+    if len(note) > MAX_CONSULT_NOTE_CHARS:
+        raise ProtocolError(
+            ErrorCode.TEXT_TOO_LONG, f"the note is longer than {MAX_CONSULT_NOTE_CHARS} characters"
+        )
+    chat_id = chat_id_field(data)
+    to = _username(data, "to", required=True)
+    if not to:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "field 'to' must name a colleague")
+    return Consult(chat_id, to, code_field(data, "reason", TRANSFER_REASONS, required=True), note)
 
 
 Parser = Callable[[dict[str, Any], int], CounsellorMessage]
@@ -209,6 +243,11 @@ _PARSERS: Final[Mapping[str, Parser]] = {
     "keep_open": lambda d, _: ChatRequest("keep_open", chat_id_field(d)),
     "wellbeing": lambda d, _: Bare("wellbeing"),
     "break_over": lambda d, _: Bare("break_over"),
+    "consult": lambda d, _: _consult(d),
+    "consult_answer": lambda d, _: ConsultAnswer(
+        chat_id_field(d), bool_field(d, "accept", required=True)
+    ),
+    "consult_cancel": lambda d, _: ChatRequest("consult_cancel", chat_id_field(d)),
 }
 
 COUNSELLOR_FRAME_TYPES: Final = tuple(_PARSERS)

@@ -42,6 +42,16 @@ class Keys:
         """Counsellors who declined or let an offer of this chat run out (or handed it on)."""
         return f"{self.prefix}chat:{chat_id}:excl"
 
+    def chat_consult(self, chat_id: str) -> str:
+        """The pending warm-transfer consult of a chat (a hash; deleted with the chat)."""
+        return f"{self.prefix}chat:{chat_id}:consult"
+
+    @property
+    def consults(self) -> str:
+        """Chat ids with a pending consult, scored by when it lapses (end_chat.lua and
+        transfer_chat.lua spell it as prefix + 'consults')."""
+        return f"{self.prefix}consults"
+
     @property
     def routing_lock(self) -> str:
         return f"{self.prefix}routing:lock"
@@ -78,3 +88,9 @@ class Keys:
 
     def staff_channel(self, username: str) -> str:
         return f"{self.prefix}ch:staff:{username}"
+
+    @property
+    def consult_channel(self) -> str:
+        """Warm-transfer frames for named consoles on every instance (end_chat.lua spells it
+        as prefix + 'ch:consult')."""
+        return f"{self.prefix}ch:consult"

@@ -1,12 +1,13 @@
 """Staff-only data of one chat: private notes and the ask-a-supervisor back-channel.
 
-Both live under the chat's own key prefix, ``chat:<id>:notes`` (a hash: username → that
-counsellor's note) and ``chat:<id>:staff`` (a stream), so ``end_chat.lua`` deletes them with
+Both live under the chat's own key prefix, ``chat:<id>:notes`` (a hash holding the chat's
+one note, which whoever holds the chat reads and writes: it moves with a transfer) and
+``chat:<id>:staff`` (a stream), so ``end_chat.lua`` deletes them with
 the chat. They take the chat's remaining TTL at every write (in the same script, so they never
 exist without a TTL) and ``renew`` stretches them again while the chat lives on.
 
-Ownership is checked inside the scripts: a note is its author's and only while the chat is
-theirs; the back-channel of a chat is open to the chat's counsellor and to supervisors.
+Ownership is checked inside the scripts: the note is open to the chat's counsellor only; the
+back-channel of a chat is open to the chat's counsellor and to supervisors.
 Their text is sealed with the chat's key (:mod:`.sealing`), in Redis and on pub/sub alike.
 """
 
@@ -23,16 +24,23 @@ from .sealing import NOTE, STAFF, ChatSeals
 
 STAFF_STREAM_MAX_LEN: Final = 500
 
+# The note is the chat's, in field '*' (no username can be "*"), so a transfer moves it with
+# the chat; a note kept under its author's username (as before) is still read, and moves to
+# that field at the next write.
+
 # KEYS[1] chat hash, KEYS[2] notes hash. ARGV: username, text ('' deletes), write (1|0).
 _NOTE = """
 local info = redis.call('HMGET', KEYS[1], 'state', 'counsellor')
 if not info[1] then return {'chat_not_found', ''} end
 if info[2] ~= ARGV[1] then return {'not_your_chat', ''} end
-if ARGV[3] ~= '1' then return {'ok', redis.call('HGET', KEYS[2], ARGV[1]) or ''} end
+if ARGV[3] ~= '1' then
+  return {'ok', redis.call('HGET', KEYS[2], '*') or redis.call('HGET', KEYS[2], ARGV[1]) or ''}
+end
+redis.call('HDEL', KEYS[2], ARGV[1])
 if ARGV[2] == '' then
-  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[2], '*')
 else
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('HSET', KEYS[2], '*', ARGV[2])
   redis.call('PEXPIRE', KEYS[2], math.max(1, redis.call('PTTL', KEYS[1])))
 end
 return {'ok', ARGV[2]}

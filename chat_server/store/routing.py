@@ -23,6 +23,10 @@ from .scripts import Scripts
 
 RECENT_HANDLE_TIMES: Final = 50
 BACKUP_ALERT_TTL_S: Final = 3600
+_CONSULT_REFUSALS: Final = {
+    "consult_gone": "no consult of this chat is waiting for your answer",
+    "consult_pending": "a colleague is being consulted about this chat: cancel that first",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,21 +113,25 @@ class RoutingStore:
 
     async def transfer(
         self, chat_id: str, *, holder: str, to: str, to_capacity: int, reason: str,
-        now_ms: int, queue_score: int,
+        now_ms: int, queue_score: int, warm: bool = False,
     ) -> int:  # fmt: skip
         """Move ``chat_id`` from ``holder`` to ``to`` (or the queue when empty); returns the
-        seq of the ``transferred`` event, or raises ProtocolError."""
+        seq of the ``transferred`` event, or raises ProtocolError. ``warm``: only if the
+        consult from ``holder`` to ``to`` is still pending (it is then used up); a cold
+        transfer is refused (not_allowed_now) while a consult is pending."""
         k = self._keys
         target = to or holder  # unused key names when going back to the queue
         seq, status = await self._scripts.transfer_chat(
             keys=[k.chat(chat_id), k.chat_stream(chat_id), k.staff_chats(holder), k.queue,
                   k.chat_exclusions(chat_id), k.staff_chats(target), k.staff_offers(target),
-                  k.staff_presence(target)],
+                  k.staff_presence(target), k.chat_consult(chat_id), k.consults],
             args=[k.prefix, chat_id, holder, to, to_capacity, reason, now_ms, self._chat_ttl_s,
-                  INDEX_TTL_S, k.queue_channel, queue_score],
+                  INDEX_TTL_S, k.queue_channel, queue_score, "1" if warm else "0"],
         )  # fmt: skip
         if as_str(status) != "ok":
             code = as_str(status)
+            if code in _CONSULT_REFUSALS:
+                raise ProtocolError(ErrorCode.NOT_ALLOWED_NOW, _CONSULT_REFUSALS[code])
             raise (
                 _reject(code)
                 if code != ErrorCode.INVALID_FIELD

@@ -27,6 +27,7 @@ from ..domain.queue import queue_score
 from ..domain.stats import outcome_waits_for_counsellor
 from ..services import Services
 from ..store.chats import QueueSnapshot
+from ..store.sealing import NOTE
 from ..store.sessions import StaffSession, hash_session_id
 from .chat_end import after_chat_end
 from .feed import ChatFeed
@@ -263,8 +264,11 @@ class ConsoleSession:
         if chat_id in self.feeds:
             return
         try:
+            note = event.get("consult_note", "")  # a warm transfer's, sealed
+            if note:
+                note = await self.services.chats.seals.open(chat_id, NOTE, note)
             await self._open(chat_id, transferred_from=event.get("from", ""),
-                             reason=event.get("reason", ""))  # fmt: skip
+                             reason=event.get("reason", ""), consult_note=note)  # fmt: skip
         except RedisError:
             log.warning("could not open an assigned chat; it shows at the next reconnect")
 

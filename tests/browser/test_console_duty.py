@@ -216,6 +216,7 @@ async def test_two_counsellors_three_visitors_and_a_supervisor(
     await second.get_by_role("button", name=re.compile("Överlämna")).click()
     dialog = anna.locator("#transfer-dialog")
     await dialog.get_by_label(re.compile(r"^\s*Bo – ")).check()
+    await dialog.get_by_label("Överlämna direkt").check()  # the warm way has its own test
     await dialog.get_by_label(re.compile("Anledning")).select_option("language")
     await dialog.get_by_role("button", name=re.compile("Överlämna")).click()
     moved = bo.locator("article.chat", has_text="Min man hotar mig")

@@ -208,6 +208,9 @@ export function createChat(ctx) {
         }
         break;
       case "state":
+        // A colleague took over (a transfer): one calm line, once per stored event.
+        if (frame.transferred && frame.state === "active" && s.mode === "active"
+          && !s.seen.has(frame.seq)) showLine("system", "joined");
         seenSeq(frame.seq);
         if (s.mode !== "active") {
           setMode("active");

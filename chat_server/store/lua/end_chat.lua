@@ -14,6 +14,15 @@ redis.call('DEL', KEYS[1], KEYS[2], ARGV[1] .. 'chat:' .. ARGV[2] .. ':notes',
   ARGV[1] .. 'chat:' .. ARGV[2] .. ':staff', ARGV[1] .. 'chat:' .. ARGV[2] .. ':excl')
 if info[10] then redis.call('SREM', ARGV[1] .. 'staff:' .. info[10] .. ':offers', ARGV[2]) end
 if info[3] then redis.call('DEL', ARGV[1] .. 'tok:' .. info[3]) end
+-- A pending warm-transfer consult goes with the chat; both consoles drop it.
+local consult = ARGV[1] .. 'chat:' .. ARGV[2] .. ':consult'
+local asked = redis.call('HMGET', consult, 'from', 'to')
+if asked[1] then
+  redis.call('DEL', consult)
+  redis.call('ZREM', ARGV[1] .. 'consults', ARGV[2])
+  redis.call('PUBLISH', ARGV[1] .. 'ch:consult', cjson.encode({users = {asked[1], asked[2]},
+    frame = {type = 'consult_withdrawn', chat_id = ARGV[2], reason = 'chat_ended'}}))
+end
 redis.call('ZREM', KEYS[3], ARGV[2])
 if info[2] then redis.call('SREM', ARGV[1] .. 'staff:' .. info[2] .. ':chats', ARGV[2]) end
 redis.call('PUBLISH', ARGV[7], 'ended')

@@ -1,10 +1,18 @@
 -- Move an active chat, with its whole conversation, to another counsellor or back to the queue.
 -- KEYS[1] chat hash, KEYS[2] chat stream, KEYS[3] the holder's chat set, KEYS[4] queue zset,
 -- KEYS[5] the chat's exclusion set, KEYS[6] the target's chat set ('' target: unused),
--- KEYS[7] the target's offer set, KEYS[8] the target's presence hash
+-- KEYS[7] the target's offer set, KEYS[8] the target's presence hash,
+-- KEYS[9] the chat's consult hash, KEYS[10] the pending-consults zset
 -- ARGV[1] key prefix, ARGV[2] chat id, ARGV[3] holder, ARGV[4] target ('' = the queue),
 -- ARGV[5] target capacity, ARGV[6] reason code, ARGV[7] now ms, ARGV[8] chat ttl s,
--- ARGV[9] index ttl s, ARGV[10] queue channel, ARGV[11] queue score
+-- ARGV[9] index ttl s, ARGV[10] queue channel, ARGV[11] queue score,
+-- ARGV[12] '1': a warm transfer (the consult from holder to target must still be pending)
+-- The private note (chat:<id>:notes) is the chat's, so it moves with the chat as it is.
+local consult = redis.call('HMGET', KEYS[9], 'from', 'to', 'expires_ms')
+if ARGV[12] == '1' then
+  if consult[1] ~= ARGV[3] or consult[2] ~= ARGV[4]
+    or tonumber(consult[3]) <= tonumber(ARGV[7]) then return {0, 'consult_gone'} end
+elseif consult[1] then return {0, 'consult_pending'} end
 if not redis.call('HGET', KEYS[1], 'state') then return {0, 'chat_not_found'} end
 if redis.call('HGET', KEYS[1], 'counsellor') ~= ARGV[3] then return {0, 'not_your_chat'} end
 if ARGV[4] == ARGV[3] then return {0, 'invalid_field'} end
@@ -30,6 +38,10 @@ else
   redis.call('HSET', KEYS[1], 'counsellor', ARGV[4])
   redis.call('SADD', KEYS[6], ARGV[2])
   redis.call('EXPIRE', KEYS[6], tonumber(ARGV[9]))
+end
+if ARGV[12] == '1' then
+  redis.call('DEL', KEYS[9])
+  redis.call('ZREM', KEYS[10], ARGV[2])
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], '0-' .. seq, 'kind', 'transferred', 'from', 'system',

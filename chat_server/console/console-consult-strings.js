@@ -1,0 +1,46 @@
+/* The warm transfer's strings (console-consult.js), one table per language (staff-i18n.js). */
+const sv = {
+  "consult.how": "Hur",
+  "consult.warm": "Fråga kollegan först",
+  "consult.cold": "Överlämna direkt",
+  "consult.note": "Kort anteckning till kollegan (syns bara för personal)",
+  "consult.pending": "Väntar på svar från {name}…",
+  "consult.cancel": "Avbryt",
+  "consult.result.accepted": "{name} tog emot chatten.",
+  "consult.result.declined": "{name} tackade nej. Chatten är kvar hos dig.",
+  "consult.result.timeout": "{name} svarade inte i tid. Chatten är kvar hos dig.",
+  "consult.result.colleague_unavailable": "{name} är inte längre tillgänglig. Chatten är kvar hos dig.",
+  "consult.result.cancelled": "Du avbröt frågan till {name}. Chatten är kvar hos dig.",
+  "consult.cards_title": "Kollega frågar",
+  "consult.card_from": "{name} frågar om du kan ta över. Anledning: {reason}.",
+  "consult.card_note": "Anteckning: {note}",
+  "consult.time_left": "{seconds} s kvar",
+  "consult.take": "Ta emot",
+  "consult.decline": "Avböj",
+  "consult.request_alert": "{name} frågar om du kan ta över en chatt.",
+  "consult.note_line": "Anteckning från kollegan: {note}",
+};
+
+const en = {
+  "consult.how": "How",
+  "consult.warm": "Ask the colleague first",
+  "consult.cold": "Transfer directly",
+  "consult.note": "Short note for the colleague (staff only)",
+  "consult.pending": "Waiting for an answer from {name}…",
+  "consult.cancel": "Cancel",
+  "consult.result.accepted": "{name} took the chat.",
+  "consult.result.declined": "{name} declined. The chat stays with you.",
+  "consult.result.timeout": "{name} did not answer in time. The chat stays with you.",
+  "consult.result.colleague_unavailable": "{name} is no longer available. The chat stays with you.",
+  "consult.result.cancelled": "You cancelled the question to {name}. The chat stays with you.",
+  "consult.cards_title": "A colleague asks",
+  "consult.card_from": "{name} asks whether you can take over. Reason: {reason}.",
+  "consult.card_note": "Note: {note}",
+  "consult.time_left": "{seconds} s left",
+  "consult.take": "Accept",
+  "consult.decline": "Decline",
+  "consult.request_alert": "{name} asks whether you can take over a chat.",
+  "consult.note_line": "Note from the colleague: {note}",
+};
+
+export const CONSULT_STRINGS = { sv, en };
