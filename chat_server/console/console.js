@@ -4,6 +4,7 @@
 import { addStrings, t, translatePage, wireLanguageSelect } from "/design/staff-i18n.js";
 import { wireMenus } from "/design/staff-ui.js";
 import { STRINGS } from "./console-strings.js";
+import { initMonitor, receiveMonitorFrame } from "./console-monitor.js";
 import { attention, enableDesktop, saveSettings, setBaseTitle, settings } from "./console-notify.js";
 import {
   activeChatId, applyLayout, heldCount, initChats, openChat, receiveChatError,
@@ -21,7 +22,7 @@ const WELLBEING_CHECK_MS = 60000;
 const ERROR_CODES = new Set([
   "not_your_chat", "chat_not_found", "at_capacity", "queue_empty", "not_allowed_now",
   "text_too_long", "offered_elsewhere", "target_unavailable", "target_at_capacity",
-  "unavailable", "unknown_type",
+  "unavailable", "unknown_type", "supervisors_only", "not_monitoring",
 ]);
 const TRANSFER_ERRORS = new Set(["target_unavailable", "target_at_capacity"]);
 
@@ -124,6 +125,7 @@ function onError(frame) {
 }
 
 function receive(frame) {
+  if (receiveMonitorFrame(frame)) return; // live supervision (console-monitor.js)
   if (receiveChatFrame(frame)) {
     if (frame.type === "chat_opened") {
       removeOffer(frame.chat_id);
@@ -210,6 +212,7 @@ async function start() {
   setBaseTitle(t("console.page_title"));
   initChats(shared);
   initPanels(shared);
+  initMonitor(shared);
   wireHeader();
   wireQueue();
   applyLayout();

@@ -161,7 +161,11 @@ async def test_closing_the_supervisors_console_ends_monitoring_across_instances(
 async def test_refusals_lose_nothing(desk: Desk) -> None:
     """A counsellor cannot list, monitor or join; nobody monitors a waiting, ended or own
     chat; join, leave, stop and whisper need monitoring; the chat carries on unharmed."""
-    anna, bo, sara = await desk.console("anna"), await desk.console("bo"), await desk.console("sara")
+    anna, bo, sara = (
+        await desk.console("anna"),
+        await desk.console("bo"),
+        await desk.console("sara"),
+    )
     visitor, chat_id = await visitor_chat(desk, anna)
 
     async def refused(client: Client, **frame: Any) -> str:
