@@ -145,9 +145,12 @@ class LiveSupervision:
         console.monitoring[chat_id] = Monitoring(self, feed, started.alias, started.counsellor,
                                                  joined)  # fmt: skip
         await feed.start(replay=True)
-        await self._announce(chat_id, started.counsellor, started.monitors, user)
         if started.fresh:
             await self._record(AuditKind.MONITOR_START, user, started.alias, started.counsellor)
+        if await s.chats.info(chat_id) is None:  # it ended before the feed listened
+            self._chat_ended(console, chat_id)
+            return
+        await self._announce(chat_id, started.counsellor, started.monitors, user)
 
     async def monitor_stop(self, console: ConsoleSession, message: cp.ChatRequest) -> None:
         """``monitor_stop``: answers ``monitor_stopped`` (reason ``stopped``)."""
@@ -183,7 +186,12 @@ class LiveSupervision:
     # --- hooks -----------------------------------------------------------------------------
 
     async def show_monitors(self, console: ConsoleSession, chat_id: str) -> None:
-        """A counsellor's console opened a chat: tell it who is monitoring, if anyone."""
+        """A counsellor's console opened a chat: tell it who is monitoring, if anyone. A
+        supervisor who monitored it (and now holds it: a transfer) stops monitoring."""
+        watching = console.monitoring.get(chat_id)
+        if watching is not None:
+            await self._end(console, chat_id, watching)
+            console.peer.send(p.encode("monitor_stopped", chat_id=chat_id, reason="stopped"))
         monitors = await self.store.monitors(chat_id)
         if monitors:
             console.peer.send(p.encode("monitors", **monitors_frame_fields(chat_id, monitors)))

@@ -158,6 +158,23 @@ async def test_closing_the_supervisors_console_ends_monitoring_across_instances(
         assert (await anna.expect("monitors", chat_id=chat_id, monitors=[]))["monitors"] == []
 
 
+async def test_a_chat_handed_to_its_monitor_becomes_theirs(desk: Desk) -> None:
+    """Anna transfers the chat Sara monitors to Sara: Sara stops monitoring, holds it, and
+    writes as its counsellor."""
+    anna, sara = await desk.console("anna"), await desk.console("sara")
+    visitor, chat_id = await visitor_chat(desk, anna)
+    await sara.send(type="presence", presence="available")
+    await sara.expect("presence")
+    await sara.send(type="monitor", chat_id=chat_id)
+    await sara.expect("monitor_opened")
+    await anna.send(type="transfer", chat_id=chat_id, to="sara", reason="other")
+    await sara.expect("chat_opened", chat_id=chat_id)
+    assert (await sara.expect("monitor_stopped", chat_id=chat_id))["reason"] == "stopped"
+    await sara.send(type="message", chat_id=chat_id, text="Nu är det jag.", client_id="k1")
+    assert (await visitor.expect("message", sender="counsellor"))["text"] == "Nu är det jag."
+    await anna.expect("chat_released", chat_id=chat_id)
+
+
 async def test_refusals_lose_nothing(desk: Desk) -> None:
     """A counsellor cannot list, monitor or join; nobody monitors a waiting, ended or own
     chat; join, leave, stop and whisper need monitoring; the chat carries on unharmed."""
