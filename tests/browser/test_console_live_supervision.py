@@ -6,38 +6,21 @@ Sara" throughout and it goes when Sara stops. An axe scan of both consoles finds
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import pytest_asyncio
 
-from chat_server.web.console_settings import ConsoleSettings
+from tests.browser import test_console_duty as duty
 from tests.browser.test_console_duty import new_page, sign_in, take_one, visitor_writes
 from tests.support.browser import WCAG22_AA_TAGS, axe_violations, format_violations
-from tests.support.console_app import console_server
-from tests.support.servers import RunningServer, free_port, make_settings
+from tests.support.servers import RunningServer
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def contexts(browser: Browser) -> AsyncIterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        await context.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def duty_server(redis_url: str, staff_file: Path) -> AsyncIterator[RunningServer]:
-    settings = make_settings(redis_url, staff_file, free_port(), demo=True)
-    async with console_server(settings, ConsoleSettings()) as running:
-        yield running
+contexts = duty.contexts  # the duty console's fixtures: a server, the browser contexts
+duty_server = duty.duty_server
 
 
 async def test_supervisor_monitors_whispers_and_joins(
