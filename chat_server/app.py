@@ -34,6 +34,7 @@ from .web.callback_worklist import work_counts
 from .web.console_features import add_console_routes
 from .web.dispatcher import Dispatcher
 from .web.idle_watch import IdleWatch
+from .web.live_supervision import add_live_supervision
 from .web.queue_watch import QueueWatch
 from .web.security import error_barrier, security_headers
 from .web.supervisor import add_supervisor_routes
@@ -147,6 +148,7 @@ def create_app(settings: Settings, **service_overrides: Any) -> web.Application:
     add_audit_routes(app, settings)
     add_console_routes(app, settings=settings.console)
     add_warm_transfer(app)
+    add_live_supervision(app)
     callback_counts = None
     if settings.callbacks is not None:
         add_callback_routes(app, settings.callbacks)

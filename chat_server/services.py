@@ -41,6 +41,10 @@ ConsoleHandler = Callable[["ConsoleSession", Any], Awaitable[None]]
 ``console_protocol.parse_counsellor_message`` made of it; raises ProtocolError to refuse."""
 
 
+FollowHook = Callable[["ConsoleSession", str], Awaitable[None]]
+ConsoleHook = Callable[["ConsoleSession"], Awaitable[None]]
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -71,6 +75,10 @@ class Services:
     queue_listeners: list[Callable[[QueueSnapshot], None]] = field(default_factory=list)
     console_handlers: dict[str, ConsoleHandler] = field(default_factory=dict)
     end_hooks: list[EndHook] = field(default_factory=list)
+    # Live supervision (web/live_supervision.py): after a console follows a chat it holds,
+    # and when a console closes
+    follow_hooks: list[FollowHook] = field(default_factory=list)
+    console_closed_hooks: list[ConsoleHook] = field(default_factory=list)
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
     flood: FloodGate | None = None  # set by build_services
     # The post-chat survey's questions (set by the supervisor feature; None: no survey offered)

@@ -28,12 +28,13 @@ export function initChats(shared) {
 
 const $ = (id) => document.getElementById(id);
 
-function line(chat, sender, text, { cls = "", ts = Date.now() } = {}) {
+export function line(chat, sender, text, { cls = "", ts = Date.now() } = {}) {
   const item = document.createElement("li");
   item.className = `msg ${sender} ${cls}`.trim();
   const head = document.createElement("span");
   head.className = "msg-head";
-  const who = { visitor: chat.alias, counsellor: t("console.you"), system: "" }[sender] ?? "";
+  const who = { visitor: chat.alias, counsellor: t("console.you"), supervisor: t("monitor.sender"),
+    system: "" }[sender] ?? "";
   if (who) {
     const b = document.createElement("b");
     b.textContent = who;

@@ -4,6 +4,7 @@
 import { addStrings, t, translatePage, wireLanguageSelect } from "/design/staff-i18n.js";
 import { revealNav, wireMenus } from "/design/staff-ui.js";
 import { STRINGS } from "./console-strings.js";
+import { initMonitor, receiveMonitorFrame } from "./console-monitor.js";
 import { attention, enableDesktop, saveSettings, setBaseTitle, settings } from "./console-notify.js";
 import {
   activeChatId, applyLayout, heldCount, initChats, openChat, receiveChatError,
@@ -22,7 +23,7 @@ const WELLBEING_CHECK_MS = 60000;
 const ERROR_CODES = new Set([
   "not_your_chat", "chat_not_found", "at_capacity", "queue_empty", "not_allowed_now",
   "text_too_long", "offered_elsewhere", "target_unavailable", "target_at_capacity",
-  "unavailable", "unknown_type",
+  "unavailable", "unknown_type", "supervisors_only", "not_monitoring",
 ]);
 const TRANSFER_ERRORS = new Set(["target_unavailable", "target_at_capacity"]);
 
@@ -126,6 +127,7 @@ function onError(frame) {
 
 function receive(frame) {
   if (receiveConsult(frame)) return;
+  if (receiveMonitorFrame(frame)) return; // live supervision (console-monitor.js)
   if (receiveChatFrame(frame)) {
     if (frame.type === "chat_opened") {
       removeOffer(frame.chat_id);
@@ -213,6 +215,7 @@ async function start() {
   initChats(shared);
   initPanels(shared);
   initConsult({ ...shared, alertText });
+  initMonitor(shared);
   wireHeader();
   wireQueue();
   applyLayout();

@@ -73,6 +73,7 @@ ACCOUNT_KINDS: Final = frozenset(
         AuditKind.SECOND_FACTOR_DISABLED,
     }
 )
+TARGET_KINDS: Final = ACCOUNT_KINDS | MONITOR_KINDS  # monitoring: the chat's counsellor
 ROLE_KINDS: Final = frozenset({AuditKind.ROLE_CHANGED, AuditKind.ACCOUNT_CREATED})
 ROLES: Final = ("counsellor", "supervisor", "admin")
 FAILURE_REASONS: Final = ("credentials", "second_factor")
@@ -176,7 +177,8 @@ def build_event(
 ) -> AuditEvent:
     """A checked event; raises AuditEventError for anything the log must not hold.
 
-    ``target`` is the account an account event changed; ``role`` the role it now has (role
+    ``target`` is the account an account event changed (for a monitoring event: the chat's
+    counsellor); ``role`` the role it now has (role
     changes and new accounts); ``alias`` the chat alias, only for monitor_start, monitor_end
     and join; ``reason`` only for a failed sign-in (``credentials`` or ``second_factor``);
     ``day_range`` only for a statistics export (the dates exported)."""
@@ -189,8 +191,10 @@ def build_event(
     _check_actor(actor, via)
     if target and not is_staff_name(target):
         raise AuditEventError("the target must be a staff account name")
-    if bool(target) != (kind in ACCOUNT_KINDS):
-        raise AuditEventError("account events, and only they, name a target account")
+    if (kind in ACCOUNT_KINDS and not target) or (target and kind not in TARGET_KINDS):
+        raise AuditEventError(
+            "account events name a target account (monitoring events may: the counsellor)"
+        )
     if role and (role not in ROLES or kind not in ROLE_KINDS):
         raise AuditEventError("a role only for role changes and new accounts")
     if bool(alias) != (kind in MONITOR_KINDS) or (alias and not _ALIAS.fullmatch(alias)):

@@ -99,8 +99,9 @@ class QueuePage:
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
-    """A frame about one chat: ``note_get``, ``backchannel_get``, ``chat_done`` (features) and
-    ``keep_open`` (keep a quiet chat from lapsing)."""
+    """A frame about one chat: ``note_get``, ``backchannel_get``, ``chat_done`` (features),
+    ``keep_open`` (keep a quiet chat from lapsing) and the live supervision frames
+    (``monitor``, ``monitor_stop``, ``join``, ``leave``)."""
 
     kind: str
     chat_id: str
@@ -146,7 +147,7 @@ class ConsultAnswer:
 @dataclass(frozen=True, slots=True)
 class Bare:
     """A frame with nothing but its type (``wellbeing``, ``break_over``,
-    ``outcomes_pending``)."""
+    ``outcomes_pending``, ``chats_active``)."""
 
     kind: str
 
@@ -242,6 +243,12 @@ _PARSERS: Final[Mapping[str, Parser]] = {
     "chat_done": lambda d, _: ChatRequest("chat_done", chat_id_field(d)),
     "keep_open": lambda d, _: ChatRequest("keep_open", chat_id_field(d)),
     "wellbeing": lambda d, _: Bare("wellbeing"),
+    # live supervision (web/live_supervision.py)
+    "chats_active": lambda d, _: Bare("chats_active"),
+    "monitor": lambda d, _: ChatRequest("monitor", chat_id_field(d)),
+    "monitor_stop": lambda d, _: ChatRequest("monitor_stop", chat_id_field(d)),
+    "join": lambda d, _: ChatRequest("join", chat_id_field(d)),
+    "leave": lambda d, _: ChatRequest("leave", chat_id_field(d)),
     "break_over": lambda d, _: Bare("break_over"),
     "consult": lambda d, _: _consult(d),
     "consult_answer": lambda d, _: ConsultAnswer(

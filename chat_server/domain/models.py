@@ -32,6 +32,7 @@ class Sender(enum.StrEnum):
 
     VISITOR = "visitor"
     COUNSELLOR = "counsellor"
+    SUPERVISOR = "supervisor"  # a supervisor who joined the chat (live supervision)
     SYSTEM = "system"
 
 

@@ -67,6 +67,9 @@ class ErrorCode:
     TARGET_UNAVAILABLE: Final = "target_unavailable"
     TARGET_AT_CAPACITY: Final = "target_at_capacity"
     INTERNAL_ERROR: Final = "internal_error"
+    # Live supervision (web/live_supervision.py)
+    SUPERVISORS_ONLY: Final = "supervisors_only"
+    NOT_MONITORING: Final = "not_monitoring"
     # Flood control (domain/flood.py): each is followed by a fresh ``challenge`` frame
     POW_INVALID: Final = "pow_invalid"
     POW_EXPIRED: Final = "pow_expired"

@@ -47,13 +47,24 @@ return {'ok', ARGV[2]}
 """
 
 # KEYS[1] chat hash, KEYS[2] staff stream. ARGV: username, privileged (1|0), name, role,
-# text, now ms, max length, channel, chat id. Publishes the entry for supervisors and the
+# text, now ms, max length, channel, chat id. A supervisor writes into a chat they monitor
+# (a whisper) or whose counsellor asked in it (among its last 50 entries), else
+# 'not_monitoring'. Publishes the entry for supervisors and the
 # chat's owner (the console channel's payload: who gets it, and the frame).
 _POST_STAFF = """
 local info = redis.call('HMGET', KEYS[1], 'state', 'counsellor', 'alias')
 if not info[1] then return {'chat_not_found'} end
 local owner = info[2] or ''
 if ARGV[2] ~= '1' and owner ~= ARGV[1] then return {'not_your_chat'} end
+if owner ~= ARGV[1] and redis.call('HEXISTS', KEYS[1] .. ':monitors', ARGV[1]) == 0 then
+  local asked = false  -- a supervisor answers the counsellor's question, or whispers
+  for _, entry in ipairs(redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 50)) do
+    for i = 1, #entry[2], 2 do
+      if entry[2][i] == 'from' and entry[2][i + 1] == owner then asked = true end
+    end
+  end
+  if not asked then return {'not_monitoring'} end
+end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*',
   'from', ARGV[1], 'name', ARGV[3], 'role', ARGV[4], 'text', ARGV[5], 'ts', ARGV[6])
 redis.call('PEXPIRE', KEYS[2], math.max(1, redis.call('PTTL', KEYS[1])))
@@ -72,13 +83,15 @@ if ARGV[2] ~= '1' and (info[2] or '') ~= ARGV[1] then return {'not_your_chat', '
 return {'ok', info[3] or ''}
 """
 
-# KEYS: chat hashes. Gives each chat's notes and staff stream the chat's remaining TTL.
+# KEYS: chat hashes. Gives each chat's notes, staff stream and monitors (live supervision,
+# store/monitors.py) the chat's remaining TTL.
 _RENEW = """
 for _, chat in ipairs(KEYS) do
   local ttl = redis.call('PTTL', chat)
   if ttl > 0 then
     redis.call('PEXPIRE', chat .. ':notes', ttl)
     redis.call('PEXPIRE', chat .. ':staff', ttl)
+    redis.call('PEXPIRE', chat .. ':monitors', ttl)
   end
 end
 return 1
@@ -110,6 +123,8 @@ class StaffEntry:
 def _refuse(code: str) -> ProtocolError:
     if code == ErrorCode.NOT_YOUR_CHAT:
         return ProtocolError(code, "this chat belongs to another counsellor")
+    if code == ErrorCode.NOT_MONITORING:
+        return ProtocolError(code, "monitor the chat first, or wait for its counsellor to ask")
     return ProtocolError(ErrorCode.CHAT_NOT_FOUND, "the chat has ended or does not exist")
 
 

@@ -25,6 +25,7 @@ from ..domain import protocol as p
 from ..domain.models import ChatEvent, EndReason, Presence, QueuedChat, Sender, StaffAccount
 from ..domain.queue import queue_score
 from ..domain.stats import outcome_waits_for_counsellor
+from ..domain.supervision import supervisor_frame
 from ..services import Services
 from ..store.chats import QueueSnapshot
 from ..store.sealing import NOTE
@@ -35,6 +36,7 @@ from .peer import Peer
 
 if TYPE_CHECKING:
     from ..store.stats import StatsStore
+    from .live_supervision import Monitoring
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ def render_for_console(chat_id: str, event: ChatEvent, follower: str = "") -> st
         )
     if event.kind == "not_alone":
         return p.encode("visitor_not_alone", chat_id=chat_id, on=event.extra.get("on") == "True")
-    return None
+    return supervisor_frame(event, chat_id=chat_id)
 
 
 class ConsoleSession:
@@ -126,6 +128,7 @@ class ConsoleSession:
         self.feeds: dict[str, ChatFeed] = {}
         self.ended_at: dict[str, float] = {}  # chat id -> loop time its end was seen here
         self.idle_warned: set[str] = set()  # chats this console was warned about (IdleWatch)
+        self.monitoring: dict[str, Monitoring] = {}  # chats a supervisor reads live (not held)
         self._ticker: asyncio.Task[None] | None = None
 
     @property
@@ -180,6 +183,8 @@ class ConsoleSession:
             if self._ticker:
                 self._ticker.cancel()
             s.consoles.discard(self)
+            for hook in s.console_closed_hooks:  # live supervision: monitoring ends
+                await hook(self)
             await s.hub.unsubscribe(staff_channel, self._on_staff_nudge)
             for feed in self.feeds.values():
                 await feed.stop()
@@ -296,6 +301,8 @@ class ConsoleSession:
         )
         self.feeds[chat_id] = feed
         await feed.start(replay=True)
+        for hook in s.follow_hooks:  # live supervision: who is monitoring this chat
+            await hook(self, chat_id)
 
     def _ended(self, chat_id: str) -> None:
         loop = asyncio.get_running_loop()
@@ -346,6 +353,9 @@ class ConsoleSession:
         s = self.services
         message = cp.parse_counsellor_message(frame, max_text_chars=s.settings.max_text_chars)
         extra = s.console_handlers.get(frame["type"])
+        if isinstance(message, p.SendText) and message.chat_id in self.monitoring:
+            await self.monitoring[message.chat_id].send_text(self, message)  # joined
+            return
         if extra is not None:  # a frame type handled by a feature module (notes, ...)
             await extra(self, message)
             return

@@ -19,6 +19,7 @@ from ..domain.flood import POW_EXPIRED, POW_INVALID, POW_REPLAYED, POW_REQUIRED
 from ..domain.models import ChatEvent, ChatState, EndReason, Sender
 from ..domain.queue_updates import QueueView, queue_update_due
 from ..domain.ratelimit import Bucket, take
+from ..domain.supervision import supervisor_frame
 from ..services import Services
 from ..store.flood import ChallengeNeeded
 from ..store.stats import issue_feedback_token
@@ -66,7 +67,7 @@ def render_for_visitor(_chat_id: str, event: ChatEvent) -> str | None:
         return p.encode("ended", seq=event.seq, by=event.sender.value, reason=event.text)
     if event.kind == "typing" and event.sender is Sender.COUNSELLOR:
         return p.encode("typing", active=event.extra.get("active") == "True")
-    return None
+    return supervisor_frame(event)
 
 
 class VisitorSession:

@@ -138,7 +138,7 @@ export function createChat(ctx) {
     const item = h("li", { class: `msg ${sender}` });
     if (sender === "system") item.append(h("span", { text }));
     else {
-      item.append(h("span", { class: "who", text: sender === "visitor" ? "you" : "counsellor" }),
+      item.append(h("span", { class: "who", text: sender === "visitor" ? "you" : sender }),
         " ", h("span", { dir: "auto" }, text));
     }
     translate(item);
@@ -201,8 +201,9 @@ export function createChat(ctx) {
           confirm(frame.client_id);
           break;
         }
-        showLine(frame.sender === "counsellor" ? "counsellor" : "visitor", frame.text);
-        if (frame.sender === "counsellor") {
+        const who = /^(counsellor|supervisor)$/.test(frame.sender) ? frame.sender : "visitor";
+        showLine(who, frame.text);
+        if (who !== "visitor") {
           toggle(typing, false);
           ctx.attention();
         }
@@ -217,6 +218,10 @@ export function createChat(ctx) {
           showLine("system", "joined");
           ctx.attention();
         }
+        break;
+      case "supervisor": // a supervisor joined or left the conversation
+        seenSeq(frame.seq);
+        showLine("system", frame.joined ? "supervisor_joined" : "supervisor_left");
         break;
       case "typing":
         toggle(typing, s.mode === "active" && frame.active === true && !ctx.covered);

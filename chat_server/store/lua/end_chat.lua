@@ -11,7 +11,8 @@ local seq = (tonumber(info[4]) or 0) + 1
 redis.call('PUBLISH', ARGV[1] .. 'ch:chat:' .. ARGV[2], cjson.encode({
   seq = seq, kind = 'ended', from = ARGV[3], text = ARGV[5], ts = tonumber(ARGV[6])}))
 redis.call('DEL', KEYS[1], KEYS[2], ARGV[1] .. 'chat:' .. ARGV[2] .. ':notes',
-  ARGV[1] .. 'chat:' .. ARGV[2] .. ':staff', ARGV[1] .. 'chat:' .. ARGV[2] .. ':excl')
+  ARGV[1] .. 'chat:' .. ARGV[2] .. ':staff', ARGV[1] .. 'chat:' .. ARGV[2] .. ':excl',
+  ARGV[1] .. 'chat:' .. ARGV[2] .. ':monitors')
 if info[10] then redis.call('SREM', ARGV[1] .. 'staff:' .. info[10] .. ':offers', ARGV[2]) end
 if info[3] then redis.call('DEL', ARGV[1] .. 'tok:' .. info[3]) end
 -- A pending warm-transfer consult goes with the chat; both consoles drop it.

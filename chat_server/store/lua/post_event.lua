@@ -16,6 +16,8 @@ if not state then return {0, 'chat_not_found'} end
 if ARGV[3] == 'counsellor' then
   if state ~= 'active' then return {0, 'not_allowed_now'} end
   if chat[2] ~= ARGV[4] then return {0, 'not_your_chat'} end
+elseif ARGV[3] == 'supervisor' and state ~= 'active' then
+  return {0, 'not_allowed_now'}  -- a joined supervisor writes only in an answered chat
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '0-' .. seq,
