@@ -52,6 +52,7 @@ from .wsclient import login, wait_for
 
 READY_TIMEOUT_S = 300.0
 TOP_DELTAS = 25
+NO_HIREDIS = "-hiredis"
 NAME_CHARS = 110
 FRAME_TIMEOUT_S = 60.0
 FIXED_DUE_NS = 10**18  # the text's timestamp part: every message the same length
@@ -71,17 +72,32 @@ class Side:
     label: str
     src: Path
     extra_paths: tuple[Path, ...] = ()
+    without_hiredis: bool = False
 
     @classmethod
     def parse(cls, text: str) -> Side:
-        """``label=src[,extra_path...]``."""
+        """``label=src[,extra_path...][,-hiredis]``: ``-hiredis`` hides an installed hiredis
+        from the server, so redis-py parses in Python."""
         label, sep, paths = text.partition("=")
         if not sep or not label or not paths:
             raise argparse.ArgumentTypeError(f"expected label=src[,path...], not {text!r}")
-        src, *extra = (Path(p).resolve() for p in paths.split(","))
+        parts = paths.split(",")
+        without_hiredis = NO_HIREDIS in parts
+        src, *extra = (Path(p).resolve() for p in parts if p != NO_HIREDIS)
         if not (src / "chat_server").is_dir():
             raise argparse.ArgumentTypeError(f"{src} holds no chat_server package")
-        return cls(label, src, tuple(extra))
+        return cls(label, src, tuple(extra), without_hiredis)
+
+    def python_path(self, tmp: Path) -> str:
+        """The server's PYTHONPATH: the checkout, the extra paths and, for ``-hiredis``, a
+        ``hiredis`` package that refuses to import (redis-py then uses its own parser)."""
+        paths = [self.src, *self.extra_paths]
+        if self.without_hiredis:
+            blocker = tmp / "no-hiredis" / "hiredis"
+            blocker.mkdir(parents=True)
+            (blocker / "__init__.py").write_text('raise ImportError("hidden by sealing_ab")\n')
+            paths.insert(0, blocker.parent)
+        return os.pathsep.join(str(p) for p in paths)
 
 
 def total_instructions(dump: Path) -> int:
@@ -182,7 +198,7 @@ async def measure_side(side: Side, args: argparse.Namespace, out_dir: Path) -> d
             server_src=side.src,
             extra_env=QUIET_ENV,
         )
-        server.env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (side.src, *side.extra_paths))
+        server.env["PYTHONPATH"] = side.python_path(tmp)
         server.argv = [
             "valgrind",
             "--tool=callgrind",
