@@ -40,4 +40,3 @@ def measure_sealing(rounds: int) -> dict[str, Any]:
         "open_us": best_us(lambda: cipher.decrypt(token, aad), rounds),
         "derive_chat_key_us": best_us(lambda: chat_cipher(service_key, salt), max(1, rounds // 10)),
     }
-

@@ -8,7 +8,6 @@ in one script.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import secrets
@@ -268,17 +267,17 @@ class ChatStore:
             )
         return events
 
-    def opened(self, chat_id: str, event: ChatEvent) -> ChatEvent | None:
-        """A live (pub/sub) event with its text opened, without I/O: None when this instance
-        has not met the chat yet (the caller reads the history instead). Raises
-        UnreadableChat."""
-        if event.kind != "msg":
-            return event
-        cipher = self.seals.cached(chat_id)
-        if cipher is None:
-            return None
-        text = self.seals.open_with(cipher, chat_id, MESSAGE, event.text)
-        return dataclasses.replace(event, text=text)
+    def live_event(self, chat_id: str, payload: dict[str, Any]) -> ChatEvent | None:
+        """The event of a live (pub/sub) payload with its text opened, without I/O: None when
+        this instance has not met the chat yet (the caller reads the history instead).
+        ``payload`` is the caller's own (its text is replaced). Raises UnreadableChat, and
+        KeyError, TypeError or ValueError when the payload is malformed."""
+        if payload.get("kind") == "msg":
+            cipher = self.seals.cached(chat_id)
+            if cipher is None:
+                return None
+            payload["text"] = self.seals.open_with(cipher, chat_id, MESSAGE, payload["text"])
+        return event_from_payload(payload)
 
     async def claim(self, username: str, *, capacity: int, now_ms: int, chat_id: str = "") -> str:
         """Take ``chat_id`` (or the first waiting chat); returns the chat id or raises."""

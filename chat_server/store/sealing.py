@@ -126,9 +126,9 @@ class ChatSeals:
     async def cipher(self, chat_id: str) -> FieldCipher:
         """The chat's cipher, read once from its hash. Raises ProtocolError chat_not_found
         when the chat is gone, UnreadableChat when its key is not in this keyring."""
-        cached = self._ciphers.get(chat_id)
-        if cached is not None:
-            return cached
+        return self._ciphers.get(chat_id) or await self._read_cipher(chat_id)
+
+    async def _read_cipher(self, chat_id: str) -> FieldCipher:
         salt, kid = await self._redis.hmget(self._keys.chat(chat_id), ["salt", "kid"])
         if not salt:
             raise ProtocolError(ErrorCode.CHAT_NOT_FOUND, "the chat has ended or does not exist")
@@ -150,7 +150,8 @@ class ChatSeals:
 
     async def seal(self, chat_id: str, purpose: str, text: str) -> str:
         """``text`` as a token of ``purpose`` in this chat (see ``cipher`` for errors)."""
-        return (await self.cipher(chat_id)).encrypt(text, purpose_aad(purpose, chat_id))
+        cipher = self._ciphers.get(chat_id) or await self._read_cipher(chat_id)
+        return cipher.encrypt(text, purpose_aad(purpose, chat_id))
 
     @staticmethod
     def open_with(cipher: FieldCipher, chat_id: str, purpose: str, token: str) -> str:

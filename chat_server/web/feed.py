@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from redis.exceptions import RedisError
 
 from ..domain.delivery import Arrival, classify, fill_gap
 from ..domain.models import ChatEvent
 from ..domain.protocol import SERVICE_UNAVAILABLE, CloseCode, ProtocolError, error_frame
-from ..store.chats import ChatStore, event_from_payload
+from ..store.chats import ChatStore
 from ..store.hub import Hub
 from ..store.sealing import UnreadableChat
 from .peer import Peer
@@ -32,14 +34,17 @@ class _LastDecoded:
         self._event: ChatEvent | None = None
 
     def event(
-        self, data: str, open_text: Callable[[ChatEvent], ChatEvent | None]
+        self, data: str, opened: Callable[[dict[str, Any]], ChatEvent | None]
     ) -> ChatEvent | None:
-        """The event in ``data`` with its text opened by ``open_text`` (None: it cannot be
-        opened without I/O); raises ValueError, KeyError or TypeError when malformed, and
-        UnreadableChat."""
+        """The event in ``data`` as ``opened`` makes it of the decoded payload, text opened
+        (None: it cannot be opened without I/O); raises ValueError, KeyError or TypeError
+        when malformed, and UnreadableChat."""
         if data is not self._data or self._event is None:
             self._data, self._event = None, None
-            self._event = open_text(event_from_payload(json.loads(data)))
+            payload = json.loads(data)
+            if not isinstance(payload, dict):
+                raise TypeError("a chat nudge is a JSON object")
+            self._event = opened(payload)
             if self._event is None:
                 return None
             self._data = data
@@ -80,6 +85,7 @@ class ChatFeed:
         self.ended = False
         self._on_end = on_end
         self._deferred = 0  # deferred steps of this feed queued in the outbox, not yet run
+        self._opened = functools.partial(store.live_event, chat_id)
 
     async def start(self, *, replay: bool = True) -> None:
         """Subscribe first, then replay history, so nothing falls between the two."""
@@ -141,7 +147,7 @@ class ChatFeed:
 
     def _on_nudge(self, _channel: str, data: str) -> None:
         try:
-            event = _decoded.event(data, lambda e: self._store.opened(self.chat_id, e))
+            event = _decoded.event(data, self._opened)
         except (ValueError, KeyError, TypeError):
             log.warning("ignored a malformed chat nudge")
             return

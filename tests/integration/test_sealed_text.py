@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import redis
 from redis.asyncio import Redis
 
@@ -159,3 +161,27 @@ async def test_a_rotated_key_keeps_old_chats_readable_and_seals_new_ones(
 def chats(raw_redis: redis.Redis) -> list[str]:
     """The ids of the chats in Redis (their hashes)."""
     return [key.split(":")[2] for key in raw_redis.scan_iter("nx:chat:*") if key.count(":") == 2]
+
+
+MALFORMED_NUDGES = ("{not json", "[1, 2]", '"msg"', '{"kind": "msg", "seq": 99}')
+
+
+async def test_a_malformed_chat_nudge_is_ignored_and_loses_nothing(
+    server: RunningServer, raw_redis: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Garbage on a chat's channel (not JSON, not an object, a message without its token)
+    is ignored with a warning by both feeds; the next message arrives in order."""
+    visitor, console, chat_id = await a_full_chat(server)
+    seq = int(raw_redis.hget(f"nx:chat:{chat_id}", "seq")) + 1
+    with caplog.at_level(logging.WARNING):
+        for nudge in MALFORMED_NUDGES:
+            assert raw_redis.publish(f"nx:ch:chat:{chat_id}", nudge) == 1
+        await visitor.send(type="message", text=VISITOR_TEXT, client_id="after")
+        echo = await visitor.expect("message", client_id="after")
+        arrived = await console.expect("message", sender="visitor")
+    assert (echo["seq"], arrived["seq"], arrived["text"]) == (seq, seq, VISITOR_TEXT)
+    ignored = [r for r in caplog.records if r.getMessage() == "ignored a malformed chat nudge"]
+    assert len(ignored) == 2 * len(MALFORMED_NUDGES)  # the visitor's feed and the console's
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    for client in (visitor, console):
+        await client.close()

@@ -66,6 +66,20 @@ def test_malformed_tokens_raise_decrypt_error(cipher: FieldCipher, token: str) -
         cipher.decrypt(token, AAD)
 
 
+@pytest.mark.parametrize("stray", [" ", "\n", ".", "=", "==="])
+def test_a_stray_character_in_a_token_is_an_error_not_skipped(
+    cipher: FieldCipher, stray: str
+) -> None:
+    """Strict decoding: whitespace, a foreign character or padding inside the token (or
+    too much of it at the end) makes it unreadable; padding at the end is optional."""
+    token = cipher.encrypt(PHONE, AAD)
+    padded = token + "=" * (-len(token) % 4)
+    assert cipher.decrypt(padded, AAD) == PHONE
+    for bad in (token[:8] + stray + token[8:], padded + stray):
+        with pytest.raises(DecryptError):
+            cipher.decrypt(bad, AAD)
+
+
 def test_a_token_does_not_open_for_another_record_or_purpose(cipher: FieldCipher) -> None:
     """A phone ciphertext copied to another request, or into the alias field, fails."""
     token = cipher.encrypt(PHONE, AAD)
