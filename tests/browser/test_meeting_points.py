@@ -178,6 +178,7 @@ async def test_kiosk_warns_before_an_idle_reset(browser: Browser, server: Runnin
         await page.clock.install()
         await page.goto(f"{server.url}/chatt?kiosk=1")
         await page.locator(".prechat h3").wait_for()
+        await page.locator("nexus-chat[data-kiosk-armed]").wait_for(state="attached")
         await evaluate(page, MARK_JS)
         answer = page.locator(".prechat input[value=yes]")
         await answer.click()  # the first use: the idle period starts
@@ -209,6 +210,7 @@ async def test_kiosk_idle_reset_with_the_server_down(
             async with page.expect_response(lambda r: r.url.endswith("/api/status")):
                 await page.goto(f"{settings.public_url}/chatt?kiosk=1")
             await page.locator(".prechat h3").wait_for()
+            await page.locator("nexus-chat[data-kiosk-armed]").wait_for(state="attached")
             await evaluate(page, MARK_JS)
         await page.locator(".prechat input[value=yes]").click()  # a touch: idle counts from here
         await page.wait_for_function(NEW_WIDGET_JS, arg="unavailable")

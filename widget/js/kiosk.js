@@ -33,6 +33,7 @@ export function installKiosk(ctx) {
     attention();
   };
   if (storage.read().token) touch(); // a chat resumed after a reload
+  ctx.root.host.dataset.kioskArmed = ""; // from now on a touch starts the idle period
   const retry = setInterval(() => {
     if (ctx.current === "unavailable") ctx.refreshStatus();
   }, Math.min(idleMs, RETRY_MAX_MS));
