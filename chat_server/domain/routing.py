@@ -37,6 +37,7 @@ ones into :class:`PauseCounsellor` decisions and exclusion sets.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -238,6 +239,25 @@ def route(
         kind = Assign if best.counsellor.auto_accept else Offer
         decisions.append(kind(chat.chat_id, best.counsellor.username, match))
     return decisions
+
+
+def room_left_unused(
+    counsellors: Sequence[RoutingCounsellor],
+    pending: Sequence[PendingOffer],
+    decisions: Sequence[Decision],
+    tier_open: bool,
+) -> bool:
+    """True when a counsellor who may take chats in this round (available, and not a backup
+    while the tier is closed) still has room after ``pending`` and ``decisions``: nothing in
+    the chats the round saw fitted them, so chats further down the queue might."""
+    taken = Counter(offer.username for offer in pending)
+    taken.update(d.username for d in decisions if isinstance(d, Offer | Assign))
+    return any(
+        c.load.presence is Presence.AVAILABLE
+        and (tier_open or not c.load.backup)
+        and c.load.active_chats + taken[c.username] < c.load.capacity
+        for c in counsellors
+    )
 
 
 def _preference(chat: QueuedChat, slot: _Slot) -> tuple[bool, int, Fraction, int, str]:

@@ -2,12 +2,18 @@
 
 A round runs on every queue nudge and at least every ``routing_tick_s``. Every instance runs
 rounds; the store's scripts re-check each change, so concurrent rounds stay correct.
+
+A round's own changes (an assignment's claim, a withdrawn offer, the pause that follows it)
+nudge the queue channel too; the round has already routed with them in mind, so their echoes
+do not set off another round here (other instances' rounds still hear them).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
+from collections.abc import Iterator
 
 from ..domain.models import CounsellorLoad, Presence, StaffAccount
 from ..domain.protocol import ProtocolError
@@ -16,15 +22,17 @@ from ..domain.routing import (
     BackupAlert,
     Decision,
     Offer,
+    PendingOffer,
     RoutingCounsellor,
     RoutingSettings,
     backup_tier_open,
     exclude_timed_out,
     expire_offers,
+    room_left_unused,
     route,
 )
 from ..services import Services
-from ..store.routing import RoutingSnapshot
+from ..store.routing import ROUTING_WINDOW_MAX, ROUTING_WINDOW_MIN, RoutingSnapshot
 from .nudged_loop import NudgedLoop
 
 log = logging.getLogger(__name__)
@@ -47,24 +55,99 @@ class Dispatcher(NudgedLoop):
         self.on_duty_capacity = 0
         self.languages_on_duty: frozenset[str] = frozenset()  # of available counsellors
         self.recent_handle_s: tuple[float, ...] = ()
+        self.rounds = 0  # rounds run since start (tests and the bench read it)
+        self._own_nudges: Counter[str] = Counter()  # echoes of our publishes still to come
 
     async def step(self) -> None:
         await self.run_round()
 
+    def _on_nudge(self, channel: str, data: str) -> None:
+        if self._own_nudges[data] > 0:
+            self._own_nudges[data] -= 1  # our own change: this round routed it already
+            return
+        super()._on_nudge(channel, data)
+
+    def poke(self) -> None:
+        self._own_nudges.clear()  # a resync may have lost echoes: count none any more
+        super().poke()
+
+    @contextlib.contextmanager
+    def _own_nudge(self, kind: str) -> Iterator[None]:
+        """Expect the echo of a ``kind`` nudge about to be published (counted before the
+        call: the echo may arrive before it returns). The caller takes it back with
+        :meth:`_forget_nudge` when nothing was published; an exception takes it back too.
+        Should a foreign nudge of that kind be taken for ours meanwhile, the next tick
+        (``routing_tick_s``) routes it."""
+        self._own_nudges[kind] += 1
+        try:
+            yield
+        except BaseException:
+            self._forget_nudge(kind)
+            raise
+
+    def _forget_nudge(self, kind: str) -> None:
+        self._own_nudges[kind] = max(0, self._own_nudges[kind] - 1)
+
     async def run_round(self) -> list[Decision]:
+        """One round over the queue's head; the window widens (×4, up to
+        ROUTING_WINDOW_MAX) only while a counsellor with room got nothing from it."""
         s = self._services
+        self.rounds += 1
         now = s.clock_ms()
-        snap = await s.routing.snapshot()
+        window = min(ROUTING_WINDOW_MAX, ROUTING_WINDOW_MIN + self.on_duty_capacity)
+        snap = await s.routing.snapshot(window)
         still, expired = expire_offers(snap.pending, now, self.settings.offer_timeout_s)
         paused_now = set()
         for offer in expired:
-            if await s.routing.withdraw(offer.chat_id, offer.username, offer.offered_ms):
+            with self._own_nudge("withdrawn"):
+                withdrawn = await s.routing.withdraw(offer.chat_id, offer.username,
+                                                     offer.offered_ms)  # fmt: skip
+            if not withdrawn:
+                self._forget_nudge("withdrawn")
+            else:
                 paused_now.add(offer.username)
-                await s.presence.set(offer.username, Presence.PAUSED, now)
+                with self._own_nudge("presence"):
+                    await s.presence.set(offer.username, Presence.PAUSED, now)
                 await s.routing.publish_to_staff(
                     offer.username, {"kind": "offer_expired", "chat_id": offer.chat_id}
                 )
         excluded = exclude_timed_out(snap.excluded, expired)
+        while True:
+            decisions, accounts, counsellors, tier_open = await self._decide(
+                snap, still, excluded, paused_now, now
+            )
+            if not snap.more or window >= ROUTING_WINDOW_MAX:
+                break
+            if not room_left_unused(counsellors, still, decisions, tier_open):
+                break
+            # Someone with room fits none of the head: look further down (the withdrawals
+            # above are in Redis now, so the wider snapshot sees them).
+            window = min(ROUTING_WINDOW_MAX, window * 4)
+            snap = await s.routing.snapshot(window)
+            still, _ = expire_offers(snap.pending, now, self.settings.offer_timeout_s)
+            excluded = exclude_timed_out(snap.excluded, expired)
+        self.on_duty_capacity = sum(
+            c.load.capacity
+            for c in counsellors
+            if c.load.presence is Presence.AVAILABLE and (tier_open or not c.load.backup)
+        )
+        self.languages_on_duty = frozenset(
+            code
+            for c in counsellors
+            if c.load.presence is Presence.AVAILABLE
+            for code in c.load.languages
+        )
+        self.recent_handle_s = snap.recent_handle_s
+        for decision in decisions:
+            await self._apply(decision, snap, accounts, now)
+        return decisions
+
+    async def _decide(
+        self, snap: RoutingSnapshot, still: list[PendingOffer],
+        excluded: dict[str, frozenset[str]], paused_now: set[str], now: int,
+    ) -> tuple[list[Decision], dict[str, StaffAccount], list[RoutingCounsellor], bool]:  # fmt: skip
+        """The round's decisions over ``snap`` (pure but for the backup alert flag)."""
+        s = self._services
         accounts: dict[str, StaffAccount] = {}
         counsellors = []
         for duty in snap.on_duty:
@@ -84,23 +167,9 @@ class Dispatcher(NudgedLoop):
         if alerted and not tier_open:
             await s.routing.clear_backup_alert()
             alerted = False
-        self.on_duty_capacity = sum(
-            c.load.capacity
-            for c in counsellors
-            if c.load.presence is Presence.AVAILABLE and (tier_open or not c.load.backup)
-        )
-        self.languages_on_duty = frozenset(
-            code
-            for c in counsellors
-            if c.load.presence is Presence.AVAILABLE
-            for code in c.load.languages
-        )
-        self.recent_handle_s = snap.recent_handle_s
         decisions = route(snap.waiting, counsellors, still, now, self.settings,
                           excluded=excluded, backup_alerted=alerted)  # fmt: skip
-        for decision in decisions:
-            await self._apply(decision, snap, accounts, now)
-        return decisions
+        return decisions, accounts, counsellors, tier_open
 
     async def _apply(
         self, decision: Decision, snap: RoutingSnapshot, accounts: dict[str, StaffAccount],
@@ -119,9 +188,13 @@ class Dispatcher(NudgedLoop):
                        "expires_in_s": self.settings.offer_timeout_s},
             )  # fmt: skip
         elif isinstance(decision, Assign):
-            with contextlib.suppress(ProtocolError):  # the chat or the room went meanwhile
-                await s.chats.claim(decision.username, now_ms=now, chat_id=decision.chat_id,
-                                    capacity=accounts[decision.username].capacity)  # fmt: skip
+            try:
+                with self._own_nudge("claimed"):
+                    await s.chats.claim(decision.username, now_ms=now, chat_id=decision.chat_id,
+                                        capacity=accounts[decision.username].capacity)  # fmt: skip
+            except ProtocolError:
+                return  # the chat or the room went meanwhile (nothing was published)
+            else:
                 await s.routing.publish_to_staff(
                     decision.username, {"kind": "assigned", "chat_id": decision.chat_id}
                 )
