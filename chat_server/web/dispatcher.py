@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from ..domain.models import CounsellorLoad, Presence, StaffAccount
 from ..domain.protocol import ProtocolError
@@ -28,16 +29,30 @@ from ..domain.routing import (
     backup_tier_open,
     exclude_timed_out,
     expire_offers,
-    room_left_unused,
+    fits_someone_with_room,
+    room_left,
     route,
 )
 from ..services import Services
+from ..store.chats import QueueSnapshot
 from ..store.routing import ROUTING_WINDOW_MAX, ROUTING_WINDOW_MIN, RoutingSnapshot
 from .nudged_loop import NudgedLoop
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE_S = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class _Unfitted:
+    """What a round that stopped at its window knew: the chats it judged (in the window or,
+    from the queue watch's snapshot, beyond it) and who still had room."""
+
+    seen: set[str]
+    counsellors: list[RoutingCounsellor]
+    pending: list[PendingOffer]
+    decisions: list[Decision]
+    tier_open: bool
 
 
 class Dispatcher(NudgedLoop):
@@ -56,7 +71,20 @@ class Dispatcher(NudgedLoop):
         self.languages_on_duty: frozenset[str] = frozenset()  # of available counsellors
         self.recent_handle_s: tuple[float, ...] = ()
         self.rounds = 0  # rounds run since start (tests and the bench read it)
+        # Room the counsellors had in the last round before its decisions: about how many
+        # chats without an offer this round may give out, so how far down it first reads.
+        self._room = 0
+        self._unfitted: _Unfitted | None = None  # the last round stopped at its window
         self._own_nudges: Counter[str] = Counter()  # echoes of our publishes still to come
+
+    async def start(self) -> None:
+        self._services.queue_listeners.append(self._on_queue)
+        await super().start()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._on_queue in self._services.queue_listeners:
+            self._services.queue_listeners.remove(self._on_queue)
 
     async def step(self) -> None:
         await self.run_round()
@@ -89,12 +117,14 @@ class Dispatcher(NudgedLoop):
         self._own_nudges[kind] = max(0, self._own_nudges[kind] - 1)
 
     async def run_round(self) -> list[Decision]:
-        """One round over the queue's head; the window widens (×4, up to
+        """One round over the queue's head: the first ROUTING_WINDOW_MIN chats without an
+        offer beyond the room counsellors had last round; the window widens (×4, up to
         ROUTING_WINDOW_MAX) only while a counsellor with room got nothing from it."""
         s = self._services
         self.rounds += 1
+        self._unfitted = None
         now = s.clock_ms()
-        window = min(ROUTING_WINDOW_MAX, ROUTING_WINDOW_MIN + self.on_duty_capacity)
+        window = min(ROUTING_WINDOW_MAX, ROUTING_WINDOW_MIN + self._room)
         snap = await s.routing.snapshot(window)
         still, expired = expire_offers(snap.pending, now, self.settings.offer_timeout_s)
         paused_now = set()
@@ -118,7 +148,9 @@ class Dispatcher(NudgedLoop):
             )
             if not snap.more or window >= ROUTING_WINDOW_MAX:
                 break
-            if not room_left_unused(counsellors, still, decisions, tier_open):
+            if not room_left(counsellors, still, decisions, tier_open=tier_open):
+                break
+            if not self._deeper_may_fit(snap, counsellors, still, decisions, now, tier_open):
                 break
             # Someone with room fits none of the head: look further down (the withdrawals
             # above are in Redis now, so the wider snapshot sees them).
@@ -138,9 +170,46 @@ class Dispatcher(NudgedLoop):
             for code in c.load.languages
         )
         self.recent_handle_s = snap.recent_handle_s
+        self._room = room_left(counsellors, still, tier_open=tier_open)
         for decision in decisions:
             await self._apply(decision, snap, accounts, now)
         return decisions
+
+    def _deeper_may_fit(
+        self, snap: RoutingSnapshot, counsellors: list[RoutingCounsellor],
+        still: list[PendingOffer], decisions: list[Decision], now: int, tier_open: bool,
+    ) -> bool:  # fmt: skip
+        """Whether a chat beyond the window could fit someone with room, judged by this
+        instance's queue snapshot (every waiting chat's topic and language, no Redis read).
+        If not, the round stops at its window, and chats that join later are checked as the
+        queue watch sees them (:meth:`_on_queue`): one that fits sets off a round at once."""
+        latest = self._services.queue_watch.latest if self._services.queue_watch else None
+        if latest is None:
+            return True  # nothing known: read wider
+        seen = {chat.chat_id for chat in snap.waiting} | {offer.chat_id for offer in still}
+        deeper = [chat for chat in latest.chats if chat.chat_id not in seen]
+        if fits_someone_with_room(deeper, counsellors, still, decisions, now, self.settings,
+                                  tier_open=tier_open):  # fmt: skip
+            return True
+        seen.update(chat.chat_id for chat in deeper)
+        self._unfitted = _Unfitted(seen, counsellors, still, decisions, tier_open)
+        return False
+
+    def _on_queue(self, snapshot: QueueSnapshot) -> None:
+        """The queue watch took a snapshot: a round that stopped at its window runs again at
+        once if a chat it has not seen fits someone who had room."""
+        unfitted = self._unfitted
+        if unfitted is None:
+            return
+        new = [chat for chat in snapshot.chats if chat.chat_id not in unfitted.seen]
+        if not new:
+            return
+        unfitted.seen.update(chat.chat_id for chat in new)
+        if fits_someone_with_room(new, unfitted.counsellors, unfitted.pending,
+                                  unfitted.decisions, self._services.clock_ms(), self.settings,
+                                  tier_open=unfitted.tier_open):  # fmt: skip
+            self._unfitted = None
+            self._wake.set()
 
     async def _decide(
         self, snap: RoutingSnapshot, still: list[PendingOffer],
