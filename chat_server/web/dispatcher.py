@@ -71,9 +71,9 @@ class Dispatcher(NudgedLoop):
         self.languages_on_duty: frozenset[str] = frozenset()  # of available counsellors
         self.recent_handle_s: tuple[float, ...] = ()
         self.rounds = 0  # rounds run since start (tests and the bench read it)
-        # Room the counsellors had in the last round before its decisions: about how many
-        # chats without an offer this round may give out, so how far down it first reads.
-        self._room = 0
+        # Chats the last round gave out: about how many this one may give out too (a shift
+        # starting, a burst of arrivals), so how far beyond the minimum it first reads.
+        self._given = 0
         self._unfitted: _Unfitted | None = None  # the last round stopped at its window
         self._own_nudges: Counter[str] = Counter()  # echoes of our publishes still to come
 
@@ -118,13 +118,14 @@ class Dispatcher(NudgedLoop):
 
     async def run_round(self) -> list[Decision]:
         """One round over the queue's head: the first ROUTING_WINDOW_MIN chats without an
-        offer beyond the room counsellors had last round; the window widens (×4, up to
-        ROUTING_WINDOW_MAX) only while a counsellor with room got nothing from it."""
+        offer, plus as many as the last round gave out; the window widens (×4, up to
+        ROUTING_WINDOW_MAX) only while a counsellor with room got nothing from it and this
+        instance's queue snapshot shows a chat further down that fits them."""
         s = self._services
         self.rounds += 1
         self._unfitted = None
         now = s.clock_ms()
-        window = min(ROUTING_WINDOW_MAX, ROUTING_WINDOW_MIN + self._room)
+        window = min(ROUTING_WINDOW_MAX, ROUTING_WINDOW_MIN + self._given)
         snap = await s.routing.snapshot(window)
         still, expired = expire_offers(snap.pending, now, self.settings.offer_timeout_s)
         paused_now = set()
@@ -170,7 +171,7 @@ class Dispatcher(NudgedLoop):
             for code in c.load.languages
         )
         self.recent_handle_s = snap.recent_handle_s
-        self._room = room_left(counsellors, still, tier_open=tier_open)
+        self._given = sum(1 for d in decisions if isinstance(d, Offer | Assign))
         for decision in decisions:
             await self._apply(decision, snap, accounts, now)
         return decisions
