@@ -39,6 +39,7 @@ class DutyState:
     idle_since_ms: int
     auto_accept: bool
     held: int
+    """Chats held, counted only while available (else 0: a round gives them nothing)."""
     offers: int
 
 

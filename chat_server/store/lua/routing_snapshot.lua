@@ -5,9 +5,10 @@
 -- Returns {chats, counsellors, offers, skipped, more}: chats as flat groups of 9 (id,
 -- enqueued_ms, urgent, topic, language, offer_to, offer_ms, alias, excluded usernames joined by
 -- ','), counsellors as flat groups of 6 (username, presence, idle_since_ms, auto_accept, held
--- chats, pending offers), offers as flat groups of 3 (chat id, username, offer_ms: every live
--- offer to someone on duty, wherever its chat is), skipped as id, score pairs (the offered
--- chats among the head, not read), more 1 when the queue goes on beyond what was returned.
+-- chats (0 unless available), pending offers), offers as flat groups of 3 (chat id, username,
+-- offer_ms: every live offer to someone on duty, wherever its chat is), skipped as id, score
+-- pairs (the offered chats among the head, not read), more 1 when the queue goes on beyond
+-- what was returned.
 -- A chat whose hash is gone lapsed (its visitor left while waiting): the run whose ZREM removes
 -- it adds it to the lapsed set for the queue watch to count (see queue_snapshot.lua).
 local LAPSED_TTL_S = 3600  -- the same in queue_snapshot.lua and claim_chat.lua
@@ -17,17 +18,21 @@ local window = tonumber(ARGV[2])
 -- Held chats and offers that expired or moved on no longer count (self-healing load).
 local offers = {}
 local function live_count(set_key, field, user, collect)
+  local live = 0
   for _, id in ipairs(redis.call('SMEMBERS', set_key)) do
     local h = redis.call('HMGET', prefix .. 'chat:' .. id, field, 'offer_ms')
     if h[1] ~= user then
       redis.call('SREM', set_key, id)
-    elseif collect then
-      table.insert(offers, id)
-      table.insert(offers, user)
-      table.insert(offers, h[2] or '0')
+    else
+      live = live + 1
+      if collect then
+        table.insert(offers, id)
+        table.insert(offers, user)
+        table.insert(offers, h[2] or '0')
+      end
     end
   end
-  return tostring(redis.call('SCARD', set_key))
+  return tostring(live)
 end
 local staff = {}
 for _, user in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -40,8 +45,9 @@ for _, user in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     table.insert(staff, p[1])
     table.insert(staff, p[2] or '0')
     table.insert(staff, p[3] or '0')
-    table.insert(staff, live_count(prefix .. 'staff:' .. user .. ':chats', 'counsellor', user,
-      false))
+    -- Only an available counsellor's held chats matter to a round (nobody else gets chats).
+    table.insert(staff, p[1] == 'available' and live_count(prefix .. 'staff:' .. user ..
+      ':chats', 'counsellor', user, false) or '0')
     table.insert(staff, live_count(prefix .. 'staff:' .. user .. ':offers', 'offer_to', user,
       true))
   end
