@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .flood import flood_table
-from .plan import FULL, QUICK
+from .plan import FULL, QUICK, with_spike_visitors
 from .report import sealing_line, spike_table, table
 from .runner import PHASES, run_bench
 
@@ -85,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         help="record py-spy profiles of the server into DIR (pip install py-spy)",
     )
     parser.add_argument(
+        "--spike-visitors",
+        type=int,
+        metavar="N",
+        help="visitors in the spike phase, at the plan's arrival rate (default 5000, "
+        "300 with --quick)",
+    )
+    parser.add_argument(
         "--only",
         type=_phases,
         metavar="PHASE,...",
@@ -93,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     plan = replace(QUICK if args.quick else FULL, instances=args.instances)
+    if args.spike_visitors:
+        plan = with_spike_visitors(plan, args.spike_visitors)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     if args.memory_points:

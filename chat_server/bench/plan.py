@@ -73,6 +73,20 @@ class BenchPlan:
 
 FULL = BenchPlan()
 
+
+def with_spike_visitors(plan: BenchPlan, visitors: int) -> BenchPlan:
+    """``plan`` with a spike of ``visitors`` at the same arrival rate: its plateaus are the
+    plan's below ``visitors`` and then ``visitors`` itself (``--spike-visitors``)."""
+    if visitors < 1:
+        raise ValueError("a spike needs at least one visitor")
+    rate_per_s = plan.spike_visitors / plan.spike_arrival_s
+    plateaus = (*(n for n in plan.spike_plateaus if n < visitors), visitors)
+    return replace(
+        plan, spike_visitors=visitors, spike_arrival_s=visitors / rate_per_s,
+        spike_plateaus=plateaus,
+    )  # fmt: skip
+
+
 QUICK = replace(
     FULL,
     quick=True,

@@ -91,7 +91,9 @@ class Spike:
             self.refusals[type(error).__name__] += 1
             return
         self.conns.append(conn)
-        placed = conn.waiter(("queue", "error"))
+        # A visitor taken at once (the queue was empty: the takers outran the arrivals) gets
+        # ``state`` and never a place: that is no reason to wait a minute.
+        placed = conn.waiter(("queue", "error", "state"))
         await conn.send({"type": "start", "language": "sv", "topic": "violence_close"})
         try:
             frame = await wait_for(placed, SETUP_TIMEOUT_S)
@@ -151,7 +153,7 @@ class Spike:
         """Arrivals paused: what one queue change (a take) costs at this queue length."""
         pids = [s.pid for s in self.servers]
         takes_before = len(self.takes)
-        calls_before = await self.total_calls()
+        calls_before = await self.calls_by_command()
         cpu_before = [proc.cpu_seconds(pid) for pid in pids]
         views_before = [view_bytes(v) for v in self.all_views()]
         frames_before = sum(c.frames for c in self.conns)
@@ -167,13 +169,16 @@ class Spike:
         views = [view_bytes(v) - b for v, b in zip(self.all_views(), views_before, strict=True)]
         waiting0 = len(self.visitors) - takes_before
         self.windows.append((window, waiting0, t0))
+        calls = await self.calls_by_command()
+        calls.subtract(calls_before)
         return {
             "waiting": waiting_hint,
             "queue_changes": changes,
-            "redis_commands_per_change": round(
-                per_change(await self.total_calls() - calls_before, changes), 1
-            ),
-            "bytes_sent_per_change": round(per_change(sent, changes)),
+            "redis_commands_per_change": round(per_change(calls.total(), changes), 1),
+            "redis_commands_by_name_per_change": {
+                name: round(per_change(n, changes), 1) for name, n in calls.most_common() if n > 0
+            },
+            "bytes_sent_per_change": round(per_change(sent, changes), 1),
             "server_cpu_ms_per_change": round(per_change(sum(cpu) * 1000, changes), 2),
             "server_core_share": [round(c / seconds, 2) for c in cpu],
             "visitor_frames_per_change": round(
@@ -205,8 +210,14 @@ class Spike:
         return [*self.watchers, self.supervisor]
 
     async def total_calls(self) -> int:
+        return sum((await self.calls_by_command()).values())
+
+    async def calls_by_command(self) -> Counter[str]:
+        """Redis calls so far per command (those inside scripts included)."""
         stats: dict[str, Any] = await self.redis.info("commandstats")
-        return sum(int(v["calls"]) for v in stats.values())
+        return Counter(
+            {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+        )
 
 
 def view_bytes(view: View) -> int:

@@ -17,6 +17,13 @@ def queue_score(enqueued_ms: int, urgent: bool) -> int:
     return enqueued_ms - URGENT_HEAD_START_MS if urgent else enqueued_ms
 
 
+def from_queue_score(score: int) -> tuple[int, bool]:
+    """``(enqueued_ms, urgent)`` back from :func:`queue_score` (for enqueued_ms ≥ 0)."""
+    if score < 0:
+        return score + URGENT_HEAD_START_MS, True
+    return score, False
+
+
 def order_queue(chats: Iterable[QueuedChat]) -> list[QueuedChat]:
     """The chats in the order they are served."""
     return sorted(chats, key=lambda c: (queue_score(c.enqueued_ms, c.urgent), c.chat_id))

@@ -37,7 +37,8 @@ ones into :class:`PauseCounsellor` decisions and exclusion sets.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final, Literal, TypeAlias
@@ -238,6 +239,66 @@ def route(
         kind = Assign if best.counsellor.auto_accept else Offer
         decisions.append(kind(chat.chat_id, best.counsellor.username, match))
     return decisions
+
+
+def _room_by_counsellor(
+    counsellors: Sequence[RoutingCounsellor],
+    pending: Sequence[PendingOffer],
+    decisions: Sequence[Decision],
+    tier_open: bool,
+) -> dict[str, int]:
+    taken = Counter(offer.username for offer in pending)
+    taken.update(d.username for d in decisions if isinstance(d, Offer | Assign))
+    return {
+        c.username: c.load.capacity - c.load.active_chats - taken[c.username]
+        for c in counsellors
+        if c.load.presence is Presence.AVAILABLE and (tier_open or not c.load.backup)
+        and c.load.capacity - c.load.active_chats - taken[c.username] > 0
+    }  # fmt: skip
+
+
+def room_left(
+    counsellors: Sequence[RoutingCounsellor],
+    pending: Sequence[PendingOffer],
+    decisions: Sequence[Decision] = (),
+    *,
+    tier_open: bool,
+) -> int:
+    """The chats counsellors who may take chats in this round (available, and not a backup
+    while the tier is closed) could still be given after ``pending`` and ``decisions``. Above
+    zero after a round: nothing the round saw fitted them, so chats further down might."""
+    return sum(_room_by_counsellor(counsellors, pending, decisions, tier_open).values())
+
+
+def fits_someone_with_room(
+    chats: Iterable[QueuedChat],
+    counsellors: Sequence[RoutingCounsellor],
+    pending: Sequence[PendingOffer],
+    decisions: Sequence[Decision],
+    now_ms: int,
+    settings: RoutingSettings = RoutingSettings(),
+    *,
+    tier_open: bool,
+) -> bool:
+    """Whether a round that also saw ``chats`` could give one of them to a counsellor with
+    room left after ``decisions``: some chat's skills fit such a counsellor within the match
+    its wait allows (rule 3). Exclusions (rule 5) never forbid a counsellor and pending offers
+    only take chats away, so False means a wider round would give none of ``chats`` out.
+    Linear in the chats: only the longest-waiting chat of each (language, topic) counts."""
+    room = _room_by_counsellor(counsellors, pending, decisions, tier_open)
+    if not room:
+        return False
+    oldest: dict[tuple[str, str], QueuedChat] = {}
+    for chat in chats:
+        key = (chat.language, chat.topic)
+        if key not in oldest or chat.enqueued_ms < oldest[key].enqueued_ms:
+            oldest[key] = chat
+    with_room = [c.load for c in counsellors if c.username in room]
+    return any(
+        MATCH_RANK[skill_match(chat, load)] <= MATCH_RANK[allowed_match(chat, now_ms, settings)]
+        for chat in oldest.values()
+        for load in with_room
+    )
 
 
 def _preference(chat: QueuedChat, slot: _Slot) -> tuple[bool, int, Fraction, int, str]:

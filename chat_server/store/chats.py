@@ -19,7 +19,7 @@ from redis.typing import EncodableT, FieldT
 
 from ..domain.models import ChatEvent, ChatState, QueuedChat, Sender, visitor_alias
 from ..domain.protocol import ErrorCode, ProtocolError
-from ..domain.queue import queue_score
+from ..domain.queue import from_queue_score, queue_score
 from ..redis_settings import ReplicaWait
 from .codec import as_str, str_dict
 from .connection import call_script
@@ -84,6 +84,16 @@ class QueueSnapshot:
     lapsed: tuple[str, ...] = ()
     gone_ms: dict[str, int] = field(default_factory=dict)
     """When the visitor's connection went, for waiting chats whose visitor is offline."""
+    described: int | None = None
+    """How many of ``chats`` (from the head) carry the fields of their chat hash; the rest only
+    their id and what the queue's score holds (:func:`chat_from_score`). None: all of them."""
+
+
+def chat_from_score(chat_id: str, score: int) -> QueuedChat:
+    """A queued chat as far as its queue entry tells (topic and language unknown)."""
+    enqueued_ms, urgent = from_queue_score(score)
+    return QueuedChat(chat_id=chat_id, enqueued_ms=enqueued_ms, urgent=urgent, topic="",
+                      language="")  # fmt: skip
 
 
 def event_from_payload(payload: dict[str, Any]) -> ChatEvent:
@@ -338,21 +348,28 @@ class ChatStore:
         return ChatState(state) if state else None
 
     async def queue_snapshot(
-        self, limit: int = 5000, *, drain_lapsed: bool = False
+        self, limit: int = 5000, *, drain_lapsed: bool = False, head: int | None = None
     ) -> QueueSnapshot:
         """The waiting chats in serving order (at most ``limit``) and the total waiting.
+
+        Without ``head`` every entry is read (the sweep: lapsed and stale entries anywhere are
+        dropped, ``waiting`` is exact). With ``head`` only the first ``head`` waiting chats are
+        read and carry their fields; the rest carry only what the queue's score holds (id,
+        ``enqueued_ms``, ``urgent``; topic and language empty, see ``described``), and an entry
+        among them that lapsed still counts until the next sweep.
 
         With ``drain_lapsed`` it also takes the ids of chats that lapsed while waiting, in the
         same atomic step, so each lapsed id reaches exactly one caller: only the queue watch,
         which counts them, drains. Raises RedisError if Redis fails."""
         k = self._keys
-        flat, lapsed = await self._scripts.queue_snapshot(
-            keys=[k.queue, k.queue_lapsed], args=[k.prefix, limit, int(drain_lapsed)]
-        )
-        total = int(flat[-1])
+        rows, tail, total, lapsed = await self._scripts.queue_snapshot(
+            keys=[k.queue, k.queue_lapsed],
+            args=[k.prefix, limit, int(drain_lapsed), limit if head is None else head,
+                  int(head is None)],
+        )  # fmt: skip
         chats, aliases, gone = [], {}, {}
-        for i in range(0, len(flat) - 1, 7):
-            chat_id, enqueued, urgent, topic, language, alias, gone_ms = flat[i : i + 7]
+        for i in range(0, len(rows), 7):
+            chat_id, enqueued, urgent, topic, language, alias, gone_ms = rows[i : i + 7]
             if gone_ms:
                 gone[chat_id] = int(gone_ms)
             chats.append(
@@ -365,10 +382,36 @@ class ChatStore:
                 )
             )
             aliases[chat_id] = alias
+        described = len(chats)
+        for i in range(0, len(tail), 2):
+            chats.append(chat_from_score(as_str(tail[i]), int(float(as_str(tail[i + 1])))))
         return QueueSnapshot(
-            waiting=total, chats=tuple(chats), aliases=aliases,
+            waiting=int(total), chats=tuple(chats), aliases=aliases,
             lapsed=tuple(as_str(chat_id) for chat_id in lapsed), gone_ms=gone,
+            described=described,
         )  # fmt: skip
+
+    async def queued_fields(self, chat_ids: list[str]) -> QueueSnapshot:
+        """The fields of some queued chats (those still waiting), in one round trip, as a
+        snapshot whose ``waiting`` is 0: the queue watch fills in what a head-only
+        :meth:`queue_snapshot` left out. A read only: nothing is dropped."""
+        fields = ("state", "enqueued_ms", "urgent", "topic", "language", "alias", "gone_ms")
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for chat_id in chat_ids:
+                pipe.hmget(self._keys.chat(chat_id), fields)
+            answers = await pipe.execute()
+        chats, aliases, gone = [], {}, {}
+        for chat_id, raw in zip(chat_ids, answers, strict=True):
+            state, enqueued, urgent, topic, language, alias, gone_ms = (
+                as_str(v) if v is not None else "" for v in raw
+            )
+            if state != ChatState.WAITING.value:
+                continue
+            chats.append(QueuedChat(chat_id, int(enqueued or 0), urgent == "1", topic, language))
+            aliases[chat_id] = alias
+            if gone_ms:
+                gone[chat_id] = int(gone_ms)
+        return QueueSnapshot(0, tuple(chats), aliases, gone_ms=gone, described=len(chats))
 
     async def chats_of(self, username: str) -> list[str]:
         members = await self._redis.smembers(self._keys.staff_chats(username))

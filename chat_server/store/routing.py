@@ -16,12 +16,17 @@ from redis.asyncio import Redis
 from ..domain.models import Presence, QueuedChat
 from ..domain.protocol import ErrorCode, ProtocolError
 from ..domain.routing import PendingOffer
-from .chats import INDEX_TTL_S, _reject
+from .chats import INDEX_TTL_S, _reject, chat_from_score
 from .codec import as_str
 from .keys import Keys
 from .scripts import Scripts
 
 RECENT_HANDLE_TIMES: Final = 50
+# A routing round reads the queue's head, not the whole queue (docs/routing.md, "How far a
+# round looks"): at first ROUTING_WINDOW_MIN chats beyond what the counsellors on duty can
+# hold, wider while a counsellor with room got nothing, at most ROUTING_WINDOW_MAX.
+ROUTING_WINDOW_MIN: Final = 50
+ROUTING_WINDOW_MAX: Final = 1000
 BACKUP_ALERT_TTL_S: Final = 3600
 _CONSULT_REFUSALS: Final = {
     "consult_gone": "no consult of this chat is waiting for your answer",
@@ -38,17 +43,23 @@ class DutyState:
     idle_since_ms: int
     auto_accept: bool
     held: int
+    """Chats held, counted only while available (else 0: a round gives them nothing)."""
     offers: int
 
 
 @dataclass(frozen=True, slots=True)
 class RoutingSnapshot:
     waiting: tuple[QueuedChat, ...]
+    """The queue's head: the window's chats without an offer, read in full, and the offered
+    ones among them (topic and language left empty: the round skips them)."""
     aliases: dict[str, str]
     pending: tuple[PendingOffer, ...]
+    """Every live offer: of the chats in ``waiting`` and of those further down."""
     excluded: dict[str, frozenset[str]]
     on_duty: tuple[DutyState, ...]
     recent_handle_s: tuple[float, ...]
+    more: bool = False
+    """The queue goes on beyond ``waiting`` (a wider window would see more chats)."""
 
 
 def _groups(flat: list[Any], size: int) -> list[list[str]]:
@@ -62,29 +73,38 @@ class RoutingStore:
         self._scripts = scripts
         self._chat_ttl_s = chat_ttl_s
 
-    async def snapshot(self) -> RoutingSnapshot:
+    async def snapshot(self, window: int = ROUTING_WINDOW_MAX) -> RoutingSnapshot:
+        """The first ``window`` queue entries without a live offer (the offered ones before
+        them as their queue entry only), everyone on duty and every live offer, in one script
+        run (lapsed entries within the window are dropped); raises RedisError."""
         k = self._keys
-        chats, staff = await self._scripts.routing_snapshot(
-            keys=[k.queue, k.staff_on_duty], args=[k.prefix]
+        chats, staff, offers, skipped, more = await self._scripts.routing_snapshot(
+            keys=[k.queue, k.staff_on_duty], args=[k.prefix, window]
         )
         handle = await self._redis.lrange(k.recent_handle_times, 0, RECENT_HANDLE_TIMES - 1)
-        waiting, pending, aliases, excluded = [], [], {}, {}
+        waiting, aliases, excluded = [], {}, {}
+        pending: dict[str, PendingOffer] = {}
         for chat_id, enq, urgent, topic, language, offer_to, offer_ms, alias, excl in _groups(
             chats, 9
         ):
             waiting.append(QueuedChat(chat_id, int(enq or 0), urgent == "1", topic, language))
             aliases[chat_id] = alias
             if offer_to:
-                pending.append(PendingOffer(chat_id, offer_to, int(offer_ms or 0)))
+                pending[chat_id] = PendingOffer(chat_id, offer_to, int(offer_ms or 0))
             if excl:
                 excluded[chat_id] = frozenset(excl.split(","))
+        for chat_id, username, offer_ms in _groups(offers, 3):
+            pending.setdefault(chat_id, PendingOffer(chat_id, username, int(offer_ms or 0)))
+        # Offered chats in the head, unread: the round skips them, but they wait (longest wait).
+        waiting.extend(chat_from_score(chat_id, int(float(score)))
+                       for chat_id, score in _groups(skipped, 2))  # fmt: skip
         on_duty = tuple(
             DutyState(user, Presence(presence), int(idle or 0), auto == "1", int(held), int(offers))
             for user, presence, idle, auto, held, offers in _groups(staff, 6)
         )
         return RoutingSnapshot(
-            tuple(waiting), aliases, tuple(pending), excluded, on_duty,
-            tuple(float(as_str(v)) for v in handle),
+            tuple(waiting), aliases, tuple(pending.values()), excluded, on_duty,
+            tuple(float(as_str(v)) for v in handle), more=int(more) == 1,
         )  # fmt: skip
 
     async def offer(

@@ -412,7 +412,8 @@ class ConsoleSession:
             raise p.ProtocolError(p.ErrorCode.NOT_ALLOWED_NOW, "not available on this server")
 
     async def _queue_page(self, offset: int, now: int) -> None:
-        snapshot = await self.services.chats.queue_snapshot(limit=offset + cp.QUEUE_PAGE_SIZE)
+        shown = offset + cp.QUEUE_PAGE_SIZE  # read no hash beyond the page
+        snapshot = await self.services.chats.queue_snapshot(limit=shown, head=shown)
         rows = queue_rows(snapshot, snapshot.chats[offset:], now)
         self.peer.send(p.encode("queue_page", offset=offset, waiting=snapshot.waiting, chats=rows))
 
