@@ -224,7 +224,9 @@ class VisitorSession:
         )
         if gate is not None:
             await gate.count_start()
-        await self._attach(new.chat_id, last_seq=0, replay=False)
+        # Replay too: a counsellor may take the chat between its creation and the feed's
+        # subscription, and that 'joined' was published to nobody (the history has it).
+        await self._attach(new.chat_id, last_seq=0, replay=True)
         return True
 
     def _send_challenge(self, decision: ChallengeNeeded) -> None:

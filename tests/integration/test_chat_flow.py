@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 import redis
 import websockets
 
+from chat_server.web.appkeys import SERVICES
 from tests.support.servers import RunningServer, open_console, open_visitor, start_visitor
 
 
@@ -196,3 +198,27 @@ async def test_wrong_origin_is_refused_before_the_upgrade(server: RunningServer)
         assert refused.response.status_code == 403
     else:
         raise AssertionError("a foreign origin was accepted")
+
+
+async def test_a_take_before_the_new_chats_feed_listens_still_reaches_the_visitor(
+    server: RunningServer,
+) -> None:
+    """A chat taken between its creation and the visitor's subscription (here: at once, inside
+    create_chat) still shows the visitor it is active: the new feed reads the history."""
+    services = server.app[SERVICES]
+    create_chat = services.chats.create_chat
+
+    async def create_and_take(**fields: Any) -> Any:
+        new = await create_chat(**fields)
+        await services.chats.claim("anna", capacity=3, now_ms=services.clock_ms(),
+                                   chat_id=new.chat_id)  # fmt: skip
+        return new
+
+    services.chats.create_chat = create_and_take  # type: ignore[method-assign]
+    try:
+        visitor, welcome = await start_visitor(server, topic="", language="sv")
+        assert welcome["state"] == "waiting"
+        await visitor.expect("state", state="active")
+    finally:
+        services.chats.create_chat = create_chat  # type: ignore[method-assign]
+    await visitor.close()
