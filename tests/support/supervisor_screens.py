@@ -17,6 +17,7 @@ import sys
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chat_server.domain.outcomes import OUTCOMES
@@ -34,6 +35,9 @@ from tests.support.servers import (
     start_visitor,
     write_staff,
 )
+
+if TYPE_CHECKING:
+    from playwright.async_api import ViewportSize
 
 TZ = ZoneInfo("Europe/Stockholm")
 DAY_MS = 86_400_000
@@ -143,7 +147,7 @@ async def shoot(out_dir: Path) -> list[Path]:
             await seed_queue_history(server.supervision, now)
             clients = await seed_live(server, server.supervision)
             async with chromium_browser() as browser:
-                viewport = {"width": 1280, "height": 900}
+                viewport: ViewportSize = {"width": 1280, "height": 900}
                 context = await browser.new_context(viewport=viewport, locale="sv-SE")
                 page = await context.new_page()
                 await sign_in_to_console(page, server.url, "sara")
