@@ -34,7 +34,7 @@ WCAG22_AA_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 STAFF = {
     "anna": {"display_name": "Anna"},
     "ada": {"display_name": "Ada", "role": "admin"},
-    "siv": {"display_name": "Siv", "role": "supervisor"},
+    "siv": {"display_name": "Siv Lindqvist-Bergström", "role": "supervisor"},
 }
 SEEDED_FAILURES = 55  # more than one page (50)
 
@@ -122,10 +122,17 @@ async def test_a_counsellor_is_turned_away(browser: Browser, server: RunningServ
 
 
 
+BAR_ON_ONE_LINE_JS = """() => {
+  const bar = document.querySelector(".app-bar");
+  return bar.offsetHeight <= parseFloat(getComputedStyle(bar).minHeight) + 1;
+}"""
+
+
 async def shown_nav(page: Page) -> list[str]:
     """The names of the visible links of the page's nav, in order, once the page knows the
-    signed-in account (its name in the app bar)."""
+    signed-in account (its name in the app bar); the bar holds it all on one line."""
     await expect(page.locator("#me")).not_to_have_text("")
+    assert await page.evaluate(BAR_ON_ONE_LINE_JS), f"the app bar wraps on {page.url}"
     nav = page.locator("nav.app-nav")
     return [name.strip() for name in await nav.locator("a:visible").all_inner_texts()]
 
